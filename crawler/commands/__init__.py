@@ -1,0 +1,1 @@
+"""Subcommand groups of the newsarchive CLI; each module exposes register(subparsers)."""

@@ -1,0 +1,71 @@
+"""The run context: one object per crawl that every Scrapy component shares.
+
+Scrapy components are built independently (``from_crawler``), but capture, corpus
+writing and the run report must agree on one run id, one store and one manifest of
+published files.  The first component that asks creates the context and caches it on
+the crawler; the CLI may pre-seed it through the ``NEWSARCHIVE_*`` settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from archive.store import Store, StoredObject, open_store
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from archive.config import OutletConfig
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STORE = "./archive"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable, unique run id: UTC timestamp plus a random suffix."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    outlet: OutletConfig
+    store: Store
+    started: datetime
+    crawl_host: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
+    manifest: list[StoredObject] = field(default_factory=list)
+
+    @classmethod
+    def for_crawler(cls, crawler: Crawler) -> RunContext:
+        """The crawl's context, created on first use from settings and the spider."""
+        existing = getattr(crawler, "_newsarchive_context", None)
+        if existing is not None:
+            return existing
+        settings = crawler.settings
+        spider = crawler.spider
+        outlet = getattr(spider, "outlet", None)
+        if outlet is None:
+            raise RuntimeError("newsarchive components need a NewsSpider with an .outlet")
+        context = cls(
+            run_id=settings.get("NEWSARCHIVE_RUN_ID") or new_run_id(),
+            outlet=outlet,
+            store=open_store(settings.get("NEWSARCHIVE_STORE") or DEFAULT_STORE),
+            started=datetime.now(UTC),
+        )
+        crawler._newsarchive_context = context  # type: ignore[attr-defined]
+        return context
+
+    def publish(self, local_path: Path, key: str, sha256: str | None = None) -> StoredObject:
+        """Publish a closed file to the store and record it in the run manifest."""
+        stored = self.store.publish(local_path, key, sha256=sha256)
+        self.manifest.append(stored)
+        logger.info("stored %s (%d bytes)", stored.key, stored.size)
+        return stored

@@ -1,0 +1,46 @@
+"""Extension that writes the run report when the spider closes.
+
+It is wired after the capture extension (crawler/settings.py), so by the time it runs
+the corpus (pipelines close first) and the last WARC have been published and listed in
+the run context's manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from archive.report import build_report, report_key, write_report
+from crawler.context import RunContext
+
+logger = logging.getLogger(__name__)
+
+
+class RunReportExtension:
+    def __init__(self, crawler: Crawler):
+        self.crawler = crawler
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunReportExtension:
+        return cls(crawler)
+
+    def spider_closed(self, spider, reason: str) -> None:
+        context = RunContext.for_crawler(self.crawler)
+        context.store.close()  # wait for uploads so the pending count is true
+        stats = self.crawler.stats.get_stats()
+        key = report_key(context.outlet.name, context.run_id)
+        report = build_report(
+            run_id=context.run_id, outlet=context.outlet.name, store_uri=context.store.uri,
+            started=context.started, stats=stats, files=context.manifest,
+            finish_reason=reason,
+            extra={"report_key": key, "crawl_host": context.crawl_host,
+                   "outlet_file": str(context.outlet.source_path or "")},
+        )
+        path = write_report(report, context.store.spool_dir / key)
+        context.store.publish(path, key)
+        context.store.close()
+        self.crawler._newsarchive_report = report  # type: ignore[attr-defined]
+        logger.info("run report %s", key)

@@ -1,0 +1,64 @@
+"""robots.txt, obeyed strictly from the very first request.
+
+Scrapy's RobotsTxtMiddleware treats a robots.txt that could not be fetched (network
+error, 5xx) as "allow everything".  RFC 9309 §2.3.1.4 says the opposite: an unreachable
+robots.txt means *complete disallow* until it can be read, while a 4xx means there are
+no rules.  This subclass keeps Scrapy's machinery (one robots.txt download per origin,
+every other request to that origin waits for it) and fixes that policy, and counts every
+refusal in the run report.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import Request
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
+
+logger = logging.getLogger(__name__)
+
+
+class DisallowAll(RobotParser):
+    """Stands in for a robots.txt that could not be read (server or network error)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    @classmethod
+    def from_crawler(cls, crawler, robotstxt_body):  # pragma: no cover - not built by Scrapy
+        return cls("constructed")
+
+    def allowed(self, url: str | bytes, user_agent: str | bytes) -> bool:
+        return False
+
+
+class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500:
+            logger.warning("robots.txt for %s answered %d: treating the site as disallowed",
+                           netloc, response.status)
+            self._install(netloc, DisallowAll(f"robots.txt answered {response.status}"))
+            return
+        await super()._parse_robots(response, netloc, request)
+
+    def _robots_error(self, exc: Exception, netloc: str) -> None:
+        logger.warning("robots.txt for %s could not be fetched (%s): treating the site as "
+                       "disallowed", netloc, exc)
+        self._install(netloc, DisallowAll(f"robots.txt unreachable: {exc}"))
+
+    def _install(self, netloc: str, parser: RobotParser) -> None:
+        pending = self._parsers.get(netloc)
+        self._parsers[netloc] = parser
+        if pending is not None and hasattr(pending, "callback") and not pending.called:
+            pending.callback(parser)
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        try:
+            super().process_request_2(rp, request)
+        except IgnoreRequest:
+            self.crawler.stats.inc_value("newsarchive/failures/robots_forbidden")
+            logger.info("robots.txt forbids %s", request.url)
+            raise
