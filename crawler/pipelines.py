@@ -8,6 +8,7 @@ crawl rate, so pages are handed to a process pool and the pipeline awaits the fu
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -80,6 +81,8 @@ class ArticlePipeline:
         assert self.pool is not None and self.writer is not None
         page = {k: item.get(k) for k in ("url", "status", "body", "encoding", "fetched_at",
                                          "warc_record", "hints")}
+        if dataclasses.is_dataclass(page["warc_record"]):
+            page["warc_record"] = dataclasses.asdict(page["warc_record"])
         try:
             record = await asyncio.wrap_future(self.pool.submit(_build, page))
         except Exception as exc:  # a crashing page must not stop the crawl
@@ -89,6 +92,9 @@ class ArticlePipeline:
         if record is None:
             self.stats.inc_value("newsarchive/non_articles")
             raise DropItem(f"not an article: {item.get('url')}", log_level="DEBUG")
+        if self.max_articles and len(self.seen_ids) >= self.max_articles:
+            self.stats.inc_value("newsarchive/over_cap")
+            raise DropItem("--max-articles reached", log_level="DEBUG")
         if record["id"] in self.seen_ids:
             self.stats.inc_value("newsarchive/duplicates")
             raise DropItem(f"already extracted this run: {record['id']}", log_level="DEBUG")

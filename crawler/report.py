@@ -37,6 +37,7 @@ class RunReportExtension:
             started=context.started, stats=stats, files=context.manifest,
             finish_reason=reason,
             extra={"report_key": key, "crawl_host": context.crawl_host,
+                   "responses": int(stats.get("downloader/response_count", 0)),
                    "outlet_file": str(context.outlet.source_path or "")},
         )
         path = write_report(report, context.store.spool_dir / key)

@@ -6,6 +6,13 @@ robots.txt means *complete disallow* until it can be read, while a 4xx means the
 no rules.  This subclass keeps Scrapy's machinery (one robots.txt download per origin,
 every other request to that origin waits for it) and fixes that policy, and counts every
 refusal in the run report.
+
+It also fixes a race in Scrapy 2.19: while robots.txt downloads, every other request to
+that origin awaits the same Deferred through ``maybe_deferred_to_future``, and Twisted's
+``Deferred.asFuture`` does not pass the result on to later callbacks, so only the first
+waiter got the parser and the others got ``None`` — "no robots.txt, allow everything".
+Concurrent start URLs, feeds and sitemaps under a disallowed path were fetched.  Here
+each waiter gets a Deferred of its own and reads the installed parser afterwards.
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +46,23 @@ class DisallowAll(RobotParser):
 
 
 class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        netloc = urlparse_cached(request).netloc
+        entry = self._parsers.get(netloc)
+        while isinstance(entry, Deferred):
+            arrived: Deferred = Deferred()
+
+            def relay(result, arrived=arrived):
+                arrived.callback(None)
+                return result  # keep the result for every other waiter
+
+            entry.addBoth(relay)
+            await maybe_deferred_to_future(arrived)
+            entry = self._parsers.get(netloc)
+        if netloc in self._parsers:
+            return entry
+        return await super().robot_parser(request)
+
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:
             logger.warning("robots.txt for %s answered %d: treating the site as disallowed",

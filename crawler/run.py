@@ -91,7 +91,10 @@ def run_crawls(outlets: list[OutletConfig], options: CrawlOptions) -> list[dict[
     """
     from spiders.news import spider_class_for
 
-    process = CrawlerProcess(base_settings(), install_root_handler=True)
+    process_settings = base_settings()
+    process_settings.setdict({"LOG_LEVEL": options.log_level, "LOG_FILE": options.log_file,
+                              "LOG_INSTALL_ROOT_HANDLER": True}, priority="cmdline")
+    process = CrawlerProcess(process_settings)
     crawlers: list[tuple[OutletConfig, Crawler]] = []
     for index, outlet in enumerate(outlets):
         settings = outlet_settings(outlet, options)

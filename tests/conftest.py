@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.sites.server import SampleSite
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def sample_site() -> Iterator[SampleSite]:
+def sample_site() -> Iterator:
     """One sample outlet server for the whole session (its request log is shared)."""
+    from tests.sites.server import SampleSite
+
     site = SampleSite(port=0, arabic_port=0).start()
     try:
         yield site
@@ -33,8 +33,10 @@ def sample_site() -> Iterator[SampleSite]:
 
 
 @pytest.fixture
-def fresh_site() -> Iterator[SampleSite]:
+def fresh_site() -> Iterator:
     """A sample outlet server of the test's own, with an empty request log."""
+    from tests.sites.server import SampleSite
+
     site = SampleSite(port=0, arabic_port=0).start()
     try:
         yield site

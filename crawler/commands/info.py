@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
 
 from archive.config import OutletConfigError
@@ -28,6 +34,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--port", type=int, default=8700, help="main origin port (8700)")
     sample.add_argument("--arabic-port", type=int, default=8701,
                         help="second origin, playing rudawarabia.net (8701)")
+    sample.add_argument("--background", action="store_true",
+                        help="start the server as a background process, wait until it "
+                             "answers, and return (it exits after --idle-exit seconds "
+                             "without requests)")
+    sample.add_argument("--idle-exit", type=float, default=0, metavar="SECONDS",
+                        help="exit after this long without a request (default with "
+                             "--background: 900; otherwise never)")
+    sample.add_argument("--stop", action="store_true",
+                        help="stop a background server started with --background")
     sample.set_defaults(handler=serve_sample_site)
 
 
@@ -71,9 +86,77 @@ def serve_sample_site(args: argparse.Namespace) -> int:
               f"(tests/sites/); not found under {REPO_ROOT}. Run from a git clone "
               "installed with 'pip install -e .'", file=sys.stderr)
         return EXIT_USAGE
+    if args.stop:
+        return stop_background(args.port)
+    if args.background:
+        return start_background(args)
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
-    from tests.sites.server import serve_forever
+    from tests.sites.server import SampleSite, serve_forever
 
-    serve_forever(args.port, args.arabic_port)
+    if not args.idle_exit:
+        serve_forever(args.port, args.arabic_port)
+        return 0
+    with SampleSite(port=args.port, arabic_port=args.arabic_port) as site:
+        print(f"Rudaw sample outlet: {site.base_url}/english", flush=True)
+        last_seen, last_count = time.monotonic(), 0
+        while time.monotonic() - last_seen < args.idle_exit:
+            time.sleep(1.0)
+            count = len(site.requests)
+            if count != last_count:
+                last_seen, last_count = time.monotonic(), count
+    return 0
+
+
+def _pid_file(port: int) -> Path:
+    return Path(tempfile.gettempdir()) / f"newsarchive-sample-site-{port}.pid"
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/robots.txt", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def start_background(args: argparse.Namespace) -> int:
+    if _answers(args.port):
+        print(f"sample outlet already answering on http://127.0.0.1:{args.port}/")
+        return 0
+    command = [sys.executable, "-m", "crawler.cli", "sample-site", "--port", str(args.port),
+               "--arabic-port", str(args.arabic_port),
+               "--idle-exit", str(args.idle_exit or 900)]
+    process = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            print(f"newsarchive: error: the sample site exited at once (is port {args.port} "
+                  f"or {args.arabic_port} taken?)", file=sys.stderr)
+            return 1
+        if _answers(args.port):
+            _pid_file(args.port).write_text(str(process.pid))
+            print(f"sample outlet serving on http://127.0.0.1:{args.port}/ and "
+                  f"http://127.0.0.1:{args.arabic_port}/ (pid {process.pid}; stops after "
+                  f"{int(args.idle_exit or 900)} s idle or with 'newsarchive sample-site --stop')")
+            return 0
+        time.sleep(0.2)
+    process.terminate()
+    print("newsarchive: error: the sample site did not answer within 30 s", file=sys.stderr)
+    return 1
+
+
+def stop_background(port: int) -> int:
+    pid_file = _pid_file(port)
+    if not pid_file.exists():
+        print(f"no background sample site recorded for port {port}")
+        return 0
+    try:
+        os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    except (ProcessLookupError, ValueError):
+        pass
+    pid_file.unlink(missing_ok=True)
+    print(f"stopped the sample site on port {port}")
     return 0

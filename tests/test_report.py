@@ -1,0 +1,36 @@
+"""The run report: counters grouped by kind, files listed, exit status derived."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from archive.report import EXIT_FAILED, EXIT_OK, EXIT_PENDING, build_report, summary_line
+from archive.store import StoredObject
+
+
+def test_report_groups_counters_and_lists_files():
+    stats = {"newsarchive/fetched/article": 5, "newsarchive/fetched/front": 2,
+             "newsarchive/failures/http_404": 1, "newsarchive/failures/truncated": 2,
+             "newsarchive/articles": 4, "newsarchive/non_articles": 1,
+             "newsarchive/bytes": 1234, "downloader/request_count": 99}
+    files = [StoredObject("warc/x/2026/11/a.warc.gz", 10, "ab" * 32),
+             StoredObject("corpus/x/2026/11/r.jsonl.gz", 5, "cd" * 32, pending=True)]
+    report = build_report(run_id="r", outlet="x", store_uri="/s",
+                          started=datetime(2026, 1, 1, tzinfo=UTC), stats=stats, files=files,
+                          finish_reason="finished")
+    assert report["pages"] == {"fetched": 7, "by_kind": {"article": 5, "front": 2}}
+    assert report["failures"] == {"total": 3, "by_kind": {"http_404": 1, "truncated": 2}}
+    assert report["articles"] == 4 and report["non_articles"] == 1 and report["bytes"] == 1234
+    assert [f["key"] for f in report["files"]] == [f.key for f in files]
+    assert report["pending_uploads"] == 1
+    assert report["exit_status"] == EXIT_PENDING
+    line = summary_line(report)
+    assert "outlet=x" in line and "pending=1" in line and "status=failed" in line
+
+
+def test_exit_status():
+    base = dict(run_id="r", outlet="x", store_uri="/s", started=datetime.now(UTC), stats={},
+                files=[])
+    assert build_report(**base, finish_reason="finished")["exit_status"] == EXIT_OK
+    assert build_report(**base, finish_reason="closespider_pagecount")["exit_status"] == EXIT_OK
+    assert build_report(**base, finish_reason="shutdown")["exit_status"] == EXIT_FAILED
