@@ -11,7 +11,7 @@ from typing import Any
 
 from archive.config import OutletConfig
 from archive.extract import EXTRACTOR_INFO, extract
-from archive.urls import article_key, normalize_url
+from archive.urls import normalize_url, record_id
 
 RECORD_FIELDS = (
     "title", "authors", "published", "modified", "dateline", "section", "tags",
@@ -23,14 +23,6 @@ def content_sha256(title: str | None, text: str) -> str:
     """Hash of what a reader sees (title + text): an edit changes it, a new ad does not."""
     payload = f"{title or ''}\n\n{text}".encode()
     return hashlib.sha256(payload).hexdigest()
-
-
-def record_id(outlet: OutletConfig, url: str, canonical_url: str | None) -> str:
-    """Stable id: the outlet's article key of the canonical URL (else the fetched URL)."""
-    for candidate in (canonical_url, url):
-        if candidate and outlet.is_article_url(candidate):
-            return f"{outlet.name}:{article_key(outlet, candidate)}"
-    return f"{outlet.name}:{article_key(outlet, url)}"
 
 
 def build_record(page: dict[str, Any], outlet: OutletConfig, run_id: str) -> dict | None:

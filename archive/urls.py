@@ -139,3 +139,11 @@ def article_key(outlet: OutletConfig, url: str) -> str:
 def article_id(outlet: OutletConfig, url: str) -> str:
     """The corpus ``id``: ``{outlet.name}:{article_key}``."""
     return f"{outlet.name}:{article_key(outlet, url)}"
+
+
+def record_id(outlet: OutletConfig, url: str, canonical_url: str | None) -> str:
+    """Stable id: the outlet's article key of the canonical URL (else the fetched URL)."""
+    for candidate in (canonical_url, url):
+        if candidate and outlet.is_article_url(candidate):
+            return article_id(outlet, candidate)
+    return article_id(outlet, url)

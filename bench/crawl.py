@@ -46,7 +46,7 @@ def article_html(index: int) -> bytes:
                       for i in range(1, 8))
     body = "".join(f"<p>{paragraph(rng, rng.randint(60, 110))}</p>" for _ in range(14))
     filler = "".join(f'<div class="promo" data-i="{i}"><span>{paragraph(rng, 12)}</span></div>'
-                     for i in range(60))
+                     for i in range(280))
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Story {index}</title><meta property="og:title" content="Story {index}">
 <meta property="article:published_time" content="2026-11-{1 + index % 28:02d}T10:00:00Z">
@@ -109,6 +109,7 @@ DRIVER = textwrap.dedent("""
     extra = {}
     if mode == "bare":
         extra = {"EXTENSIONS": {"crawler.capture.WarcCaptureExtension": None,
+                                "crawler.report.RunReportExtension": 900,
                                 "crawler.progress.ProgressExtension": None},
                  "ITEM_PIPELINES": {}}
     started = time.monotonic()
@@ -124,7 +125,10 @@ def run_mode(mode: str, outlet_file: Path, store: Path, workers: int) -> dict:
                            str(workers)], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         sys.exit(f"{mode} crawl failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "responses" not in result["reports"][0]:
+        sys.exit(f"{mode} crawl wrote no report:\n{result}\n{proc.stderr[-3000:]}")
+    return result
 
 
 def main() -> None:

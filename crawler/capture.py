@@ -35,13 +35,16 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro
 
 from archive import httphead
+from archive.state import DigestRecord
 from archive.warc import (
     DEFAULT_MAX_SIZE,
+    PROFILE_NOT_MODIFIED,
     HttpExchange,
     RecordLocation,
     WarcWriter,
     default_warcinfo,
 )
+from archive.warcrecord import sha1_digest, warc_date
 from crawler.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,11 @@ META_RECORD = "warc_record"  # RecordLocation of the response record, or None
 _META_RECEIVED = "_warc_bytes_received"
 _META_OVERSIZE = "_warc_oversize"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Payloads smaller than this are stored again rather than deduplicated (robots.txt, tiny
+# redirects): a revisit record would cost about as much as the payload.
+MIN_DEDUP_BYTES = 512
+VALIDATED_KINDS = frozenset({"front", "listing", "feed", "sitemap"})
+META_REVISIT = "warc_revisit"
 
 
 class WarcCaptureExtension:
@@ -158,13 +166,68 @@ class WarcCaptureExtension:
         truncated = self._truncation(response, request)
         self._count(response, request)  # fetched is fetched, archived or not
         try:
-            location = self.writer.write_exchange(exchange_from(response, request, truncated))
+            location = self._write(exchange_from(response, request, truncated), request)
         except Exception:
             logger.exception("could not write %s to the WARC", response.url)
             self.stats.inc_value("newsarchive/failures/warc_write")
             request.meta[META_RECORD] = None
             return
         request.meta[META_RECORD] = location
+
+    # ---- incremental: revisits instead of second copies --------------------------------
+
+    def _write(self, exchange: HttpExchange, request: Request) -> RecordLocation:
+        """Write a full capture, or a revisit when the state says it is archived already.
+
+        - a 304 (answer to a conditional request) becomes a server-not-modified revisit
+          of the last full capture of that URL;
+        - a 200 whose payload digest was archived before becomes an
+          identical-payload-digest revisit, except for an article fetched for the first
+          time (its corpus record must point at a response record of its own);
+        - every full 200 capture is remembered as the first capture of its digest.
+        """
+        assert self.writer is not None
+        context = RunContext.for_crawler(self.crawler)
+        state = context.state
+        if state is None:
+            return self.writer.write_exchange(exchange)
+        meta = request.meta
+        kind = meta.get("kind")
+        if exchange.status == 304:
+            validators = state.get_validators(exchange.url)
+            if validators is not None and validators.captured:
+                self.stats.inc_value("newsarchive/revisits/not_modified")
+                return self.writer.write_revisit(
+                    exchange, refers_to_uri=exchange.url, refers_to_date=validators.captured,
+                    profile=PROFILE_NOT_MODIFIED)
+            return self.writer.write_exchange(exchange)
+        dedupable = (exchange.status == 200 and not exchange.truncated
+                     and len(exchange.body) >= MIN_DEDUP_BYTES
+                     and (kind != "article" or meta.get("recheck")))
+        digest = sha1_digest(exchange.body) if exchange.status == 200 else None
+        original = state.lookup_digest(digest) if dedupable else None
+        if original is not None:
+            location = self.writer.write_revisit(
+                exchange, refers_to_uri=original.uri, refers_to_date=original.date,
+                refers_to=original.record_id or None, payload_digest=digest)
+            meta[META_REVISIT] = {"uri": original.uri, "date": original.date,
+                                  "record_id": original.record_id}
+            self.stats.inc_value("newsarchive/revisits/identical")
+            captured = original.date
+        else:
+            location = self.writer.write_exchange(exchange)
+            meta.pop(META_REVISIT, None)
+            captured = warc_date(exchange.date)
+            if digest is not None and not exchange.truncated:
+                state.record_digest(DigestRecord(
+                    digest=location.payload_digest, uri=exchange.url, date=captured,
+                    record_id=location.record_id, filename=location.key,
+                    offset=location.offset, outlet=context.outlet.name))
+        if exchange.status == 200 and kind in VALIDATED_KINDS:
+            headers = {name.lower(): value for name, value in exchange.response_headers}
+            state.set_validators(exchange.url, headers.get("etag"),
+                                 headers.get("last-modified"), captured)
+        return location
 
     # ---- helpers ------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archive.schedule import RecheckSchedule
+from archive.state import StateStore, default_state_path, open_state
 from archive.store import Store, StoredObject, open_store
 
 if TYPE_CHECKING:
@@ -34,6 +36,14 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
+def parse_since(value: str | datetime | None) -> datetime | None:
+    """``--since`` as an aware datetime (a bare date or naive time is read as UTC)."""
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @dataclass
 class RunContext:
     run_id: str
@@ -42,6 +52,27 @@ class RunContext:
     started: datetime
     crawl_host: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
     manifest: list[StoredObject] = field(default_factory=list)
+    # incremental crawling: where the state lives ("off" disables it), the edit-check
+    # schedule, and the --since cut-off for feed and sitemap entries
+    state_location: str | None = None
+    schedule: RecheckSchedule = field(default_factory=RecheckSchedule.parse)
+    since: datetime | None = None
+    _state: StateStore | None = None
+
+    @property
+    def state(self) -> StateStore | None:
+        """The state store, opened on first use (None when incremental mode is off)."""
+        if self._state is None and self.state_location and self.state_location != "off":
+            location = self.state_location
+            if "://" not in location:
+                Path(location).parent.mkdir(parents=True, exist_ok=True)
+            self._state = open_state(location)
+        return self._state
+
+    def close_state(self) -> None:
+        if self._state is not None:
+            self._state.close()
+            self._state = None
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> RunContext:
@@ -54,11 +85,20 @@ class RunContext:
         outlet = getattr(spider, "outlet", None)
         if outlet is None:
             raise RuntimeError("newsarchive components need a NewsSpider with an .outlet")
+        store_uri = settings.get("NEWSARCHIVE_STORE") or DEFAULT_STORE
+        recheck = settings.get("NEWSARCHIVE_RECHECK")
+        schedule = (RecheckSchedule.parse(recheck) if recheck is not None
+                    else RecheckSchedule.from_mapping(outlet.extra.get("recheck")))
+        since = settings.get("NEWSARCHIVE_SINCE")
         context = cls(
             run_id=settings.get("NEWSARCHIVE_RUN_ID") or new_run_id(),
             outlet=outlet,
-            store=open_store(settings.get("NEWSARCHIVE_STORE") or DEFAULT_STORE),
+            store=open_store(store_uri),
             started=datetime.now(UTC),
+            state_location=str(settings.get("NEWSARCHIVE_STATE")
+                               or default_state_path(store_uri)),
+            schedule=schedule,
+            since=parse_since(since),
         )
         crawler._newsarchive_context = context  # type: ignore[attr-defined]
         return context

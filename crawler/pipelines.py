@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -21,6 +22,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from archive.config import OutletConfig
 from archive.corpus import CorpusWriter
+from archive.urls import article_key, record_id
 from crawler.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -43,8 +45,10 @@ def _build(page: dict[str, Any]) -> dict | None:
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-               else (os.cpu_count() or 1))
+    """One worker per core but one: the crawl itself (one Scrapy process) needs a core."""
+    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+             else (os.cpu_count() or 1))
+    return max(1, cores - 1)
 
 
 class ArticlePipeline:
@@ -78,7 +82,15 @@ class ArticlePipeline:
                                    self.context.run_id, self.context.started)
 
     async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
-        assert self.pool is not None and self.writer is not None
+        assert self.pool is not None and self.writer is not None and self.context is not None
+        outlet = self.context.outlet
+        state = self.context.state
+        if item.get("revisit") and item.get("recheck") and state is not None:
+            # the re-checked page is byte-identical to an archived capture: unchanged
+            key = record_id(outlet, item["url"], item.get("canonical_url")).split(":", 1)[1]
+            state.mark_checked(outlet.name, key, datetime.now(UTC))
+            self.stats.inc_value("newsarchive/unchanged")
+            raise DropItem(f"unchanged since the last capture: {item['url']}", log_level="DEBUG")
         page = {k: item.get(k) for k in ("url", "status", "body", "encoding", "fetched_at",
                                          "warc_record", "hints")}
         if dataclasses.is_dataclass(page["warc_record"]):
@@ -96,16 +108,65 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/over_cap")
             raise DropItem("--max-articles reached", log_level="DEBUG")
         if record["id"] in self.seen_ids:
+            if state is not None:
+                self.remember_aliases(record, item, state)
             self.stats.inc_value("newsarchive/duplicates")
             raise DropItem(f"already extracted this run: {record['id']}", log_level="DEBUG")
         self.seen_ids.add(record["id"])
+        if state is not None and not self.apply_history(record, state):
+            raise DropItem(f"text unchanged: {record['id']}", log_level="DEBUG")
         self.writer.write(record)
+        if state is not None:
+            self.remember(record, item, state)
         self.stats.inc_value("newsarchive/articles")
         if self.max_articles and len(self.seen_ids) >= self.max_articles and not self.closing:
             self.closing = True
             # scheduled, not awaited: closing waits for the items in flight, this one included
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_articles"))
         return {"id": record["id"], "url": record["url"], "title": record["title"]}
+
+    def remember(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:
+        """Mark the article archived under its key and under every URL that led to it.
+
+        Alias keys (a legacy URL that redirects, a second category slug) let the next
+        run skip those URLs too instead of fetching them to find a known article.
+        """
+        outlet = self.context.outlet
+        key = record["id"].split(":", 1)[1]
+        fetched = record["fetched_at"] or datetime.now(UTC)
+        state.record_article(outlet.name, key, record["url"], record["content_sha256"],
+                             record["version"], fetched, record.get("published"))
+        self.remember_aliases(record, item, state)
+
+    def remember_aliases(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:
+        outlet = self.context.outlet
+        key = record["id"].split(":", 1)[1]
+        fetched = record["fetched_at"] or datetime.now(UTC)
+        for url in {item.get("url"), item.get("request_url")} - {None}:
+            alias = article_key(outlet, url)
+            if alias != key and outlet.is_article_url(url):
+                state.record_article(outlet.name, alias, url, record["content_sha256"],
+                                     record["version"], fetched, record.get("published"))
+
+    def apply_history(self, record: dict[str, Any], state: Any) -> bool:
+        """Set version/previous_sha256 from the state; False when the text is unchanged.
+
+        A page can change without its article changing (a rotating widget, a new ad):
+        then there is a new capture in the WARC but no new corpus version.
+        """
+        outlet = self.context.outlet.name
+        key = record["id"].split(":", 1)[1]
+        info = state.article_info(outlet, key)
+        if info is None:
+            return True
+        if info.content_sha256 == record["content_sha256"]:
+            state.mark_checked(outlet, key, datetime.now(UTC))
+            self.stats.inc_value("newsarchive/unchanged")
+            return False
+        record["version"] = info.version + 1
+        record["previous_sha256"] = info.content_sha256
+        self.stats.inc_value("newsarchive/new_versions")
+        return True
 
     def close_spider(self, spider=None) -> None:
         if self.pool is not None:

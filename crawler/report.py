@@ -43,5 +43,6 @@ class RunReportExtension:
         path = write_report(report, context.store.spool_dir / key)
         context.store.publish(path, key)
         context.store.close()
+        context.close_state()
         self.crawler._newsarchive_report = report  # type: ignore[attr-defined]
         logger.info("run report %s", key)

@@ -34,6 +34,9 @@ class CrawlOptions:
     log_file: str | None = None
     progress: bool = False
     run_id: str | None = None
+    state: str | None = None
+    since: str | None = None
+    recheck: str | None = None
     extra_settings: dict[str, Any] | None = None
 
 
@@ -68,7 +71,12 @@ def outlet_settings(outlet: OutletConfig, options: CrawlOptions) -> Settings:
         "NEWSARCHIVE_PROGRESS": options.progress,
         "LOG_LEVEL": options.log_level,
         "LOG_FILE": options.log_file,
+        "NEWSARCHIVE_SINCE": options.since,
     }
+    if options.state:
+        values["NEWSARCHIVE_STATE"] = options.state
+    if options.recheck is not None:
+        values["NEWSARCHIVE_RECHECK"] = options.recheck
     if options.workers:
         values["NEWSARCHIVE_EXTRACT_WORKERS"] = options.workers
     if outlet.max_page_bytes:

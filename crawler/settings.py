@@ -30,9 +30,15 @@ NEWSARCHIVE_STORE = os.environ.get("NEWSARCHIVE_STORE", "./archive")
 NEWSARCHIVE_WARC_PREFIX = "newsarchive"
 NEWSARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 NEWSARCHIVE_MAX_PAGE_BYTES = 20_000_000
-NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0: one per CPU core
+NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0: one per CPU core but one (the crawl needs one)
 NEWSARCHIVE_MAX_ARTICLES = 0
 NEWSARCHIVE_PROGRESS = False
+# Incremental crawling: the state store (default: beside a local store, or in the user's
+# state directory for S3; "off" disables it), the edit re-check schedule (default: the
+# outlet's `recheck`, else 1h,1d,7d within 30 days) and the --since cut-off.
+NEWSARCHIVE_STATE = None
+NEWSARCHIVE_RECHECK = None
+NEWSARCHIVE_SINCE = None
 
 # Politeness: robots.txt, an identifying User-Agent, a per-host delay (the outlet YAML's
 # download_delay, polite default 1 s) that AutoThrottle may raise but never lower.
@@ -70,6 +76,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.guard.AddressGuardMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.robots.StrictRobotsTxtMiddleware": 100,
+    "crawler.conditional.ConditionalRequestMiddleware": 120,
+    "crawler.conditional.ArchivedRedirectMiddleware": 130,
 }
 EXTENSIONS = {
     "crawler.capture.WarcCaptureExtension": 500,

@@ -34,7 +34,7 @@ from archive.config import Origin, OutletConfig, load_outlet
 from archive.feeds import FeedError, parse_feed
 from archive.netguard import is_restricted_address
 from archive.sitemaps import SitemapError, parse_sitemap
-from archive.urls import article_key_rules, normalize_url
+from archive.urls import article_key, article_key_rules, normalize_url
 from spiders import OUTLETS_DIR
 
 # Statuses that reach the callbacks (to be counted) instead of being dropped by
@@ -229,6 +229,47 @@ class NewsSpider(scrapy.Spider):
                                         extra_meta={"sitemap_depth": 0})
             if request is not None:
                 yield request
+        yield from self.recheck_requests()
+
+    # ---- incremental crawling ------------------------------------------------------------
+
+    def _run_context(self) -> Any:
+        """The crawl's RunContext when the newsarchive pipeline runs (None for a bare spider)."""
+        crawler = getattr(self, "crawler", None)
+        return getattr(crawler, "_newsarchive_context", None) if crawler else None
+
+    def is_archived(self, url: str) -> bool:
+        """True when the state says the article behind ``url`` is archived already."""
+        context = self._run_context()
+        state = context.state if context is not None else None
+        if state is None:
+            return False
+        return state.is_archived(self.outlet.name, article_key(self.outlet, url))
+
+    def recheck_requests(self) -> Iterator[Request]:
+        """Archived articles whose edit re-check is due (the outlet's recheck schedule)."""
+        context = self._run_context()
+        state = context.state if context is not None else None
+        if state is None or not context.schedule.intervals:
+            return
+        due = state.due_rechecks(self.outlet.name, datetime.now(UTC), context.schedule)
+        self._stat("newsarchive/discovery/rechecks_due", len(due))
+        for _key, url in due:
+            request = self.make_request(url, "article", {"via": "recheck"}, {"recheck": True})
+            if request is not None:
+                yield request
+
+    def too_old(self, *moments: datetime | None) -> bool:
+        """True when ``--since`` is set and the entry's newest date is before it."""
+        context = self._run_context()
+        since = context.since if context is not None else None
+        known = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None]
+        if since is None or not known:
+            return False
+        if max(known) < since:
+            self._stat("newsarchive/discovery/older_than_since")
+            return True
+        return False
 
     # ---- scope and request building ------------------------------------------------------
 
@@ -305,6 +346,9 @@ class NewsSpider(scrapy.Spider):
                 return None
             if url in self._canonical_seen:
                 self._stat("newsarchive/discovery/canonical_seen")
+                return None
+            if not (extra_meta or {}).get("recheck") and self.is_archived(url):
+                self._stat("newsarchive/discovery/archived")
                 return None
             if self.max_articles is not None and self._articles_scheduled >= self.max_articles:
                 if not self._cap_logged:
@@ -419,6 +463,8 @@ class NewsSpider(scrapy.Spider):
             return
         self._stat("newsarchive/discovery/feed_entries", len(entries))
         for entry in entries:
+            if self.too_old(entry.published, entry.updated):
+                continue
             hints = {"via": "feed", "found_on": response.url, "title": entry.title,
                      "published": _iso(entry.published), "updated": _iso(entry.updated),
                      "summary": entry.summary, "image": entry.image}
@@ -447,6 +493,8 @@ class NewsSpider(scrapy.Spider):
                 return
             for entry in sitemap.entries:
                 url = normalize_url(entry.url)
+                if self.too_old(entry.lastmod):
+                    continue
                 if self.outlet.is_denied_url(url) or not self.in_scope(url):
                     self._stat("newsarchive/discovery/offsite")
                     continue
@@ -460,6 +508,8 @@ class NewsSpider(scrapy.Spider):
             return
         self._stat("newsarchive/discovery/sitemap_entries", len(sitemap.entries))
         for entry in sitemap.entries:
+            if self.too_old(entry.lastmod, entry.published):
+                continue
             hints = {"via": "sitemap", "found_on": response.url, "title": entry.title,
                      "published": _iso(entry.published), "lastmod": _iso(entry.lastmod)}
             request = self.follow(entry.url, {k: v for k, v in hints.items() if v}, 1)
@@ -508,6 +558,8 @@ class NewsSpider(scrapy.Spider):
             "fetched_at": utc_now(),
             "kind": "article",
             "hints": dict(response.meta.get("hints") or {}),
+            "recheck": bool(response.meta.get("recheck")),
+            "revisit": response.meta.get("warc_revisit"),
         }
 
     def on_error(self, failure) -> None:

@@ -72,6 +72,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
 
 def crawl(outlet_file: Path, store: Path, *extra: str, env: dict | None = None) -> CrawlResult:
     report_file = store.parent / f"{store.name}-report.json"
+    report_file.unlink(missing_ok=True)  # a stale report must not pass for this run's
     proc = run_cli("crawl", str(outlet_file), "--store", str(store), "--report",
                    str(report_file), "--workers", "1", *extra, env=env)
     reports: list[dict] = []

@@ -6,12 +6,15 @@ import argparse
 import json
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 from archive.config import OutletConfig, OutletConfigError
-from archive.report import EXIT_FAILED, EXIT_STORE, EXIT_USAGE, summary_line
+from archive.lock import LockHeld, RunLock
+from archive.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
 from archive.store import StoreError, open_store
-from crawler.context import DEFAULT_STORE
+from crawler.context import DEFAULT_STORE, parse_since
+from crawler.outlets import registered_outlets
 
 HELP = """\
 Crawl OUTLET (a registered name such as 'rudaw', or a path to an outlet YAML file):
@@ -28,19 +31,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "crawl", help="crawl outlets into the store", description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("outlets", nargs="+", metavar="OUTLET",
+    parser.add_argument("outlets", nargs="*", metavar="OUTLET",
                         help="registered outlet name or path to an outlet YAML file")
+    parser.add_argument("--all", action="store_true",
+                        help="crawl every registered outlet (one process, polite per host)")
     parser.add_argument("--store", default=os.environ.get("NEWSARCHIVE_STORE", DEFAULT_STORE),
                         help="local directory or s3://bucket/prefix "
                              "(default: $NEWSARCHIVE_STORE or ./archive)")
-    parser.add_argument("--state", default=None,
-                        help="state database (reserved for incremental crawls)")
+    parser.add_argument("--state", default=os.environ.get("NEWSARCHIVE_STATE"),
+                        help="state of incremental crawls: a SQLite file or redis://host/db "
+                             "(default: <store>/state/state.sqlite3 for a local store, the "
+                             "user's state directory for S3; 'off' re-fetches everything)")
+    parser.add_argument("--since", metavar="DATE",
+                        help="ignore feed and sitemap entries older than DATE (ISO 8601)")
+    parser.add_argument("--recheck", metavar="INTERVALS",
+                        help="edit re-checks of young articles, e.g. '1h,1d,7d' (default: "
+                             "the outlet's 'recheck', else 1h,1d,7d within 30 days; 'off')")
     parser.add_argument("--max-pages", type=int, default=0, metavar="N",
                         help="stop after N responses (0: no limit)")
     parser.add_argument("--max-articles", type=int, default=0, metavar="N",
                         help="stop after N articles extracted (0: no limit)")
     parser.add_argument("--workers", type=int, default=0, metavar="N",
-                        help="extraction worker processes (default: one per core)")
+                        help="extraction worker processes (default: cores - 1, at least 1)")
     parser.add_argument("--report", metavar="FILE",
                         help="also write the run report(s) as JSON to FILE ('-' for stdout)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -65,11 +77,22 @@ def load_outlets(names: list[str]) -> list[OutletConfig]:
 def run(args: argparse.Namespace) -> int:
     from crawler.run import CrawlOptions, run_crawls
 
+    if bool(args.outlets) == bool(args.all):
+        print("newsarchive: error: give OUTLET names/files or --all (not both)",
+              file=sys.stderr)
+        return EXIT_USAGE
     try:
-        outlets = load_outlets(args.outlets)
+        outlets = load_outlets(args.outlets or list(registered_outlets()))
     except OutletConfigError as exc:
         print(f"newsarchive: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.since:
+        try:
+            parse_since(args.since)
+        except ValueError:
+            print(f"newsarchive: error: --since {args.since!r} is not an ISO 8601 date "
+                  "(e.g. 2026-11-01 or 2026-11-01T06:00:00+03:00)", file=sys.stderr)
+            return EXIT_USAGE
     try:
         open_store(args.store)  # validates the URI before anything is written
     except StoreError as exc:
@@ -84,8 +107,20 @@ def run(args: argparse.Namespace) -> int:
         store=args.store, max_pages=args.max_pages, max_articles=args.max_articles,
         workers=args.workers, log_level=level, log_file=args.log_file,
         progress=terminal and not args.quiet and not args.verbose,
+        state=args.state, since=args.since, recheck=args.recheck,
     )
-    reports = run_crawls(outlets, options)
+    with ExitStack() as locks:
+        runnable, locked = [], []
+        for outlet in outlets:
+            try:
+                locks.enter_context(RunLock.for_store(args.store, outlet.name))
+                runnable.append(outlet)
+            except LockHeld as exc:
+                print(f"newsarchive: {outlet.name}: {exc}", file=sys.stderr)
+                locked.append(outlet)
+        if not runnable:
+            return EXIT_LOCKED
+        reports = run_crawls(runnable, options)
     for report in reports:
         print(summary_line(report), flush=True)
     if args.report:
@@ -96,4 +131,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             Path(args.report).write_text(text + "\n", encoding="utf-8")
     statuses = [int(r.get("exit_status", EXIT_FAILED)) for r in reports]
+    if locked:
+        statuses.append(EXIT_LOCKED)
     return max(statuses) if statuses else EXIT_FAILED

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from .content import SITE_ROOT
+from .content import SITE_ROOT, load_updates
 from .server import RequestLogEntry, SampleSite, serve_forever
 
 EXPECTED_JSON = SITE_ROOT / "expected.json"
@@ -20,4 +20,4 @@ def load_expected() -> dict:
 
 
 __all__ = ["EXPECTED_JSON", "SITE_ROOT", "RequestLogEntry", "SampleSite", "load_expected",
-           "serve_forever"]
+           "load_updates", "serve_forever"]

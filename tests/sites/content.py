@@ -78,6 +78,9 @@ class Article:
     alt_slugs: list[str] = field(default_factory=list)
     legacy_paths: list[str] = field(default_factory=list)  # legacy URLs that 301 here
     path: str | None = None  # legacy generation: "middleeast/syria/05032020"
+    # set only by SampleSite's mutation API (tests/sites/mutations.py), never in the YAML:
+    added: bool = False  # published while the server runs (not in the initial content)
+    revised: str | None = None  # ISO time of the last runtime edit (feeds, sitemaps, fronts)
 
     @cached_property
     def canonical_path(self) -> str:
@@ -121,6 +124,16 @@ class SiteContent:
         return [a for a in self.articles if a.edition == edition
                 and (generation is None or a.generation == generation)]
 
+    def newest_first(self, edition: str, generation: str) -> list[Article]:
+        """Listing order: articles added at run time (latest first), then the initial ones."""
+        articles = self.by_edition(edition, generation)
+        return ([a for a in reversed(articles) if a.added]
+                + [a for a in articles if not a.added])
+
+    def most_read(self, edition: str, limit: int = 4) -> list[Article]:
+        """The "Most read" box of article pages (initial new-style articles only)."""
+        return [a for a in self.by_edition(edition, "new") if not a.added][:limit]
+
     def find(self, canonical_path: str) -> Article:
         for article in self.articles:
             if article.canonical_path == canonical_path:
@@ -128,10 +141,22 @@ class SiteContent:
         raise KeyError(canonical_path)
 
     def related(self, article: Article, limit: int = 4) -> list[Article]:
-        """"Also in ..." list: other articles of the same edition and generation."""
+        """"Also in ..." list: other articles of the same edition and generation.
+
+        Articles added at run time are left out of the related and most-read boxes, so
+        publishing one changes fronts, feeds, listings and sitemaps but no existing
+        article page (an incremental crawl then sees exactly one new page).
+        """
         others = [a for a in self.by_edition(article.edition, article.generation)
-                  if a is not article]
+                  if a is not article and not a.added]
         return others[:limit]
+
+
+def load_updates(root: Path = SITE_ROOT) -> dict[str, dict[str, Any]]:
+    """Invented follow-up texts per edition (``rudaw/updates.yaml``) for the mutation API:
+    ``edit_paragraphs``, ``edit_titles`` and ``new_articles`` (keyword arguments of
+    ``SampleSite.add_article`` plus ``generation``)."""
+    return yaml.safe_load((root / "updates.yaml").read_text(encoding="utf-8"))
 
 
 def load_content(root: Path = SITE_ROOT) -> SiteContent:

@@ -24,7 +24,7 @@ NEVER_FETCH = ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/a
 def article_entry(content: SiteContent, article: Article) -> dict:
     edition = content.editions[article.edition]
     related = [a.title for a in content.related(article)]
-    most_read = [a.title for a in content.by_edition(article.edition, "new")[:4]]
+    most_read = [a.title for a in content.most_read(article.edition)]
     furniture = edition.furniture(article.section, article.updated_time)
     must_not = list(dict.fromkeys([*furniture, *related, *most_read]))
     body = "\n".join(article.paragraphs)

@@ -16,13 +16,29 @@ Disallow: /api/
 Sitemap: {base}/sitemap.xml
 """
 ARABIC_ROBOTS = "User-agent: *\nDisallow: /private/\n"
+INDEX_LASTMOD = "2026-11-20"  # the sitemap index's <lastmod> until the site changes
 
 
-def _when(article: Article) -> datetime:
-    value = article.published
+def parse_time(value: str) -> datetime:
+    """An ISO date or time of the content data as an aware datetime."""
     if len(value) == 10:  # legacy pages only know the day; Rudaw's feeds said noon-ish
         value += "T12:00:00+03:00"
     return datetime.fromisoformat(value)
+
+
+def _when(article: Article) -> datetime:
+    return parse_time(article.published)
+
+
+def feed_time(article: Article) -> datetime:
+    """pubDate / lastmod time: the last run-time edit if any, else the publication."""
+    return parse_time(article.revised or article.published)
+
+
+def lastmod(article: Article) -> str:
+    """Sitemap <lastmod>: the day as published, or the full time of a run-time edit (a
+    second edit on the same day must still change the sitemap)."""
+    return article.revised or _when(article).date().isoformat()
 
 
 def rss(title: str, home: str, language: str, items: list[tuple[str, Article]]) -> str:
@@ -35,7 +51,7 @@ def rss(title: str, home: str, language: str, items: list[tuple[str, Article]]) 
             f"   <link>{escape(link)}</link>\n"
             f"   <guid isPermaLink=\"false\">{escape(article.key)}</guid>\n"
             f"   <description><![CDATA[{article.summary}]]></description>\n"
-            f"   <pubDate>{format_datetime(_when(article))}</pubDate>\n"
+            f"   <pubDate>{format_datetime(feed_time(article))}</pubDate>\n"
             f"   <category>{escape(article.section)}</category>\n"
             "  </item>\n")
     return (
@@ -49,9 +65,10 @@ def rss(title: str, home: str, language: str, items: list[tuple[str, Article]]) 
         + "".join(parts) + " </channel>\n</rss>\n")
 
 
-def sitemap_index(urls: list[str]) -> str:
-    entries = "".join(f" <sitemap>\n  <loc>{escape(u)}</loc>\n  <lastmod>2026-11-20</lastmod>\n"
-                      " </sitemap>\n" for u in urls)
+def sitemap_index(urls: list[str], lastmods: list[str] | None = None) -> str:
+    lastmods = lastmods or [INDEX_LASTMOD] * len(urls)
+    entries = "".join(f" <sitemap>\n  <loc>{escape(u)}</loc>\n  <lastmod>{m}</lastmod>\n"
+                      " </sitemap>\n" for u, m in zip(urls, lastmods, strict=True))
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
             + entries + "</sitemapindex>\n")
@@ -59,11 +76,19 @@ def sitemap_index(urls: list[str]) -> str:
 
 def urlset(items: list[tuple[str, Article]]) -> str:
     entries = "".join(
-        f" <url>\n  <loc>{escape(link)}</loc>\n  <lastmod>{_when(a).date().isoformat()}"
+        f" <url>\n  <loc>{escape(link)}</loc>\n  <lastmod>{lastmod(a)}"
         "</lastmod>\n </url>\n" for link, a in items)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n'
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
             + entries + "</urlset>\n")
+
+
+def xml_noise(text: str, rotation: int) -> str:
+    """A generator comment after the XML declaration: new bytes, same entries."""
+    if not rotation:
+        return text
+    head, sep, rest = text.partition("\n")
+    return f"{head}{sep}<!-- cache node c{rotation:06d} -->\n{rest}"
 
 
 def gzip_file(text: str) -> bytes:

@@ -8,6 +8,7 @@ metadata, fronts whose article list exists only in ``self.__next_f.push`` flight
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from html import escape
 from string import Template
 from urllib.parse import quote
@@ -29,13 +30,21 @@ def _slugify(name: str) -> str:
     return "-".join(name.lower().split())
 
 
+def ad_slot(rotation: int) -> str:
+    """A rotating ad/widget slot: new bytes, no text (``SampleSite.touch_noise``)."""
+    return (f'<div class="ad-slot" data-slot="sidebar" data-creative="cr-{rotation:06d}">'
+            "</div>\n")
+
+
 class PageRenderer:
     """Renders every HTML page for one pair of base URLs (main and arabic origin)."""
 
-    def __init__(self, content: SiteContent, main_url: str, arabic_url: str) -> None:
+    def __init__(self, content: SiteContent, main_url: str, arabic_url: str,
+                 noise: Mapping[str, int] | None = None) -> None:
         self.content = content
         self.main_url = main_url
         self.arabic_url = arabic_url
+        self.noise = noise or {}  # page key -> ad rotation (0: no ad slot rendered)
         self._templates = {name: template(name) for name in (
             "page.html", "header.html", "footer.html", "comments.html", "legacy_article.html",
             "new_article.html", "front.html", "section.html")}
@@ -70,11 +79,16 @@ class PageRenderer:
                             copyright=escape(edition["copyright"]))
 
     def page(self, edition: Edition, title: str, main: str, *, legacy: bool,
-             head_extra: str = "", scripts: str = "", body_class: str = "") -> str:
+             head_extra: str = "", scripts: str = "", body_class: str = "",
+             noise_key: str | None = None) -> str:
+        footer = self._footer(edition)
+        rotation = self.noise.get(noise_key or "", 0)
+        if rotation:
+            footer = ad_slot(rotation) + footer
         return self._render(
             "page.html", html_lang=edition["html_lang"], dir=edition["dir"],
             page_title=escape(title), head_extra=head_extra, body_class=body_class,
-            header=self._header(edition, legacy), main=main, footer=self._footer(edition),
+            header=self._header(edition, legacy), main=main, footer=footer,
             scripts=scripts)
 
     def _comments(self, edition: Edition, article: Article) -> str:
@@ -126,7 +140,7 @@ class PageRenderer:
                     f'href="https://x.com/{article.handle}">@{article.handle}</a></div>')
         url = self.url_of(article)
         image = escape(IMAGE_HOST + (article.image or "/images/placeholder.jpg"))
-        most_read = self.content.by_edition(article.edition, "new")[:4]
+        most_read = self.content.most_read(article.edition)
         main = self._render(
             "legacy_article.html", title=escape(article.title),
             visible_date=article.visible_date, author_lines="\n".join(lines),
@@ -139,7 +153,8 @@ class PageRenderer:
             most_read_items=self._link_items(most_read, "        "))
         head = self._og(article, url, image)
         return self.page(edition, f"{article.title} - {edition['site_name']}", main,
-                         legacy=True, head_extra=head, body_class="article-page legacy")
+                         legacy=True, head_extra=head, body_class="article-page legacy",
+                         noise_key=article.canonical_path)
 
     def new_article(self, article: Article) -> str:
         """Next.js-style article: SSR body plus og:, canonical, JSON-LD NewsArticle."""
@@ -161,8 +176,8 @@ class PageRenderer:
             also_in=escape(edition["also_in"].format(section=article.section)),
             related_items=self._link_items(related, "      "),
             comments=self._comments(edition, article), most_read=escape(edition["most_read"]),
-            most_read_items=self._link_items(
-                self.content.by_edition(article.edition, "new")[:4], "      "))
+            most_read_items=self._link_items(self.content.most_read(article.edition),
+                                             "      "))
         ld = {
             "@context": "https://schema.org", "@type": "NewsArticle",
             "mainEntityOfPage": url, "headline": article.title,
@@ -182,15 +197,20 @@ class PageRenderer:
         flight = self.flight_scripts([("related", related)])
         return self.page(edition, f"{article.title} | {edition['site_name']}", main,
                          legacy=False, head_extra=head, scripts=flight,
-                         body_class="article-page")
+                         body_class="article-page", noise_key=article.canonical_path)
 
     # ---- fronts and listings -----------------------------------------------------------
 
     @staticmethod
-    def flight_item(article: Article, slug: str | None = None) -> dict:
-        return {"ID": article.id, "Title": article.title, "Summary": article.summary,
-                "imgPath": article.image, "categorySlug": slug or article.slug,
-                "PublishedDate": article.published}
+    def flight_item(article: Article, slug: str | None = None, revised: bool = False) -> dict:
+        """One article object of the flight data; ``revised`` adds ``ModifiedDate`` for an
+        article edited at run time (fronts only, so an edit leaves sibling pages alone)."""
+        item = {"ID": article.id, "Title": article.title, "Summary": article.summary,
+                "imgPath": article.image, "categorySlug": slug or article.slug}
+        if revised and article.revised:
+            item["ModifiedDate"] = article.revised
+        item["PublishedDate"] = article.published
+        return item
 
     def flight_scripts(self, groups: list[tuple[str, list]]) -> str:
         """``self.__next_f.push`` chunks; the text is cut so objects straddle chunk borders."""
@@ -208,19 +228,20 @@ class PageRenderer:
 
     def front(self, edition: Edition) -> str:
         """Edition front: no article links in the HTML, the list is in flight data only."""
-        articles = self.content.by_edition(edition.name, "new")
-        latest = [self.flight_item(a) for a in articles]
-        most_read = [self.flight_item(a, a.alt_slugs[0]) for a in articles if a.alt_slugs]
+        articles = self.content.newest_first(edition.name, "new")
+        latest = [self.flight_item(a, revised=True) for a in articles]
+        most_read = [self.flight_item(a, a.alt_slugs[0], revised=True) for a in articles
+                     if a.alt_slugs]
         main = self._render("front.html", most_read=escape(edition["most_read"]))
         head = ('<meta property="og:type" content="website">\n'
                 f'<meta property="og:title" content="{escape(edition["site_name"])}">\n')
         return self.page(edition, edition["site_name"], main, legacy=False, head_extra=head,
                          scripts=self.flight_scripts([("latest", latest),
                                                       ("mostRead", most_read)]),
-                         body_class="home")
+                         body_class="home", noise_key=edition.front_path)
 
     def legacy_section(self, edition: Edition, section: str, pages: list[list[Article]],
-                       page: int) -> str:
+                       page: int, noise_key: str | None = None) -> str:
         """Legacy section listing with ``?page=N`` pagination (no next link on the last)."""
         items = "\n".join(
             f'    <li class="section-list__item"><a href="{a.canonical_path}"><img src="'
@@ -237,4 +258,4 @@ class PageRenderer:
         main = self._render("section.html", section=escape(section), items=items,
                             pagination=" ".join(links))
         return self.page(edition, f"{section} - {edition['site_name']}", main, legacy=True,
-                         body_class="section-page")
+                         body_class="section-page", noise_key=noise_key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 HTML = "text/html; charset=utf-8"
 XML = "application/xml; charset=utf-8"
@@ -20,6 +21,13 @@ class Response:
     cookies: bool = True  # the two Set-Cookie headers every HTML page carries
     # socket-level trick: announce this Content-Length, send only len(body) bytes, then close
     claimed_length: int | None = None
+    # conditional requests: None = no validators; "page" = ETag/Last-Modified and 304s
+    # (fronts, listings, feeds, sitemaps); "article" = validators, 304 only when the site
+    # has conditional_articles on
+    validators: str | None = None
+    content_time: datetime | None = None  # first Last-Modified (article: its modified time)
+    etag: str | None = None  # set by SampleSite after each build (tests/sites/conditional.py)
+    last_modified: datetime | None = None
 
     @classmethod
     def html(cls, text: str, status: int = 200, **kwargs) -> Response:
