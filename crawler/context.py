@@ -54,6 +54,8 @@ class RunContext:
     manifest: list[StoredObject] = field(default_factory=list)
     # incremental crawling: where the state lives ("off" disables it), the edit-check
     # schedule, and the --since cut-off for feed and sitemap entries
+    # several workers of one distributed crawl share a run id; each writes its own files
+    worker_id: str | None = None
     state_location: str | None = None
     schedule: RecheckSchedule = field(default_factory=RecheckSchedule.parse)
     since: datetime | None = None
@@ -68,6 +70,11 @@ class RunContext:
                 Path(location).parent.mkdir(parents=True, exist_ok=True)
             self._state = open_state(location)
         return self._state
+
+    @property
+    def file_stem(self) -> str:
+        """Name of this process's corpus and report files: the run id (+ worker id)."""
+        return f"{self.run_id}-{self.worker_id}" if self.worker_id else self.run_id
 
     def close_state(self) -> None:
         if self._state is not None:
@@ -99,7 +106,10 @@ class RunContext:
                                or default_state_path(store_uri)),
             schedule=schedule,
             since=parse_since(since),
+            worker_id=settings.get("NEWSARCHIVE_WORKER_ID") or None,
         )
+        if settings.get("NEWSARCHIVE_CRAWL_HOST"):
+            context.crawl_host = settings.get("NEWSARCHIVE_CRAWL_HOST")
         crawler._newsarchive_context = context  # type: ignore[attr-defined]
         return context
 

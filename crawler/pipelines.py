@@ -79,7 +79,7 @@ class ArticlePipeline:
             initargs=(self.context.outlet, self.context.run_id),
         )
         self.writer = CorpusWriter(self.context.store.spool_dir, self.context.outlet.name,
-                                   self.context.run_id, self.context.started)
+                                   self.context.file_stem, self.context.started)
 
     async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
         assert self.pool is not None and self.writer is not None and self.context is not None

@@ -31,12 +31,13 @@ class RunReportExtension:
         context = RunContext.for_crawler(self.crawler)
         context.store.close()  # wait for uploads so the pending count is true
         stats = self.crawler.stats.get_stats()
-        key = report_key(context.outlet.name, context.run_id)
+        key = report_key(context.outlet.name, context.file_stem)
         report = build_report(
             run_id=context.run_id, outlet=context.outlet.name, store_uri=context.store.uri,
             started=context.started, stats=stats, files=context.manifest,
             finish_reason=reason,
             extra={"report_key": key, "crawl_host": context.crawl_host,
+                   "worker_id": context.worker_id,
                    "responses": int(stats.get("downloader/response_count", 0)),
                    "outlet_file": str(context.outlet.source_path or "")},
         )

@@ -33,6 +33,10 @@ NEWSARCHIVE_MAX_PAGE_BYTES = 20_000_000
 NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0: one per CPU core but one (the crawl needs one)
 NEWSARCHIVE_MAX_ARTICLES = 0
 NEWSARCHIVE_PROGRESS = False
+# Distributed crawls: workers of one run share NEWSARCHIVE_RUN_ID; each has its own worker
+# id (file names of its corpus and report) and crawl host (WARC file names).
+NEWSARCHIVE_WORKER_ID = None
+NEWSARCHIVE_CRAWL_HOST = None
 # Incremental crawling: the state store (default: beside a local store, or in the user's
 # state directory for S3; "off" disables it), the edit re-check schedule (default: the
 # outlet's `recheck`, else 1h,1d,7d within 30 days) and the --since cut-off.

@@ -1,0 +1,143 @@
+"""``newsarchive sync`` and ``newsarchive verify``: commands that only talk to the store.
+
+Unlike a crawl, which carries on into the spool when S3 is down, these fail at once with a
+clear message when the store cannot be used.  Exit status: 0 all good, 1 problems found
+(objects missing/corrupt, uploads still failing, bucket missing, access denied), 2 bad
+usage (bad URI or options), 3 store unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from archive.report import EXIT_STORE, EXIT_USAGE
+from archive.s3config import StoreUnreachable
+from archive.store import StoreError
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+DEFAULT_STORE = "./archive"
+
+
+def _store_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store", default=os.environ.get("NEWSARCHIVE_STORE") or DEFAULT_STORE,
+        help="a directory or s3://bucket/prefix (default: $NEWSARCHIVE_STORE or ./archive); "
+             "S3 endpoint and credentials come from the AWS environment/config")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    sync = subparsers.add_parser(
+        "sync", help="upload files left pending in the local spool to the S3 store",
+        description="Upload every file a crawl left in the spool (S3 down, crash, deadline), "
+                    "verify each one, then remove it from the spool. Safe to repeat: objects "
+                    "already uploaded are not uploaded again and never overwritten.")
+    _store_argument(sync)
+    sync.add_argument("--create-bucket", action="store_true",
+                      help="create the bucket when it does not exist")
+    sync.add_argument("--object-lock-days", type=int, metavar="N",
+                      help="retain WARC objects for N days with S3 Object Lock (the bucket "
+                           "must have Object Lock; with --create-bucket it gets it)")
+    sync.add_argument("--object-lock-mode", choices=("governance", "compliance"),
+                      help="Object Lock mode (default governance; compliance cannot be "
+                           "shortened or bypassed by anyone)")
+    sync.add_argument("--timeout", type=float, metavar="SECONDS",
+                      help="give up waiting for uploads after this long (default 300, or "
+                           "NEWSARCHIVE_S3_CLOSE_TIMEOUT)")
+    sync.set_defaults(handler=run_sync)
+
+    verify = subparsers.add_parser(
+        "verify", help="check every object listed in the run manifests (size, sha256)",
+        description="Check that every object listed in the store's run reports "
+                    "(runs/**.json) exists with the listed size and sha256. Lists missing, "
+                    "pending and corrupt objects; exits 1 if there is any.")
+    _store_argument(verify)
+    verify.add_argument("--deep", action="store_true",
+                        help="re-read and hash every object instead of trusting the stored "
+                             "sha256 metadata (slow; catches silent corruption)")
+    verify.set_defaults(handler=run_verify)
+
+
+def _open(args: argparse.Namespace, **s3_options):
+    """The store for --store; S3 options apply only to s3:// URIs."""
+    from archive.store import open_store
+
+    if args.store.startswith("s3://"):
+        from archive.s3store import S3Store
+
+        return S3Store.from_uri(args.store, **{k: v for k, v in s3_options.items()
+                                               if v is not None})
+    return open_store(args.store)
+
+
+def _error(message: object) -> None:
+    print(f"newsarchive: error: {message}", file=sys.stderr)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    from archive.sync import sync_pending
+
+    try:
+        store = _open(args, create_bucket=args.create_bucket or None,
+                      object_lock_days=args.object_lock_days,
+                      object_lock_mode=args.object_lock_mode)
+    except StoreError as exc:
+        _error(exc)
+        return EXIT_USAGE
+    try:
+        result = sync_pending(store, timeout=args.timeout)
+    except StoreUnreachable as exc:
+        _error(exc)
+        return EXIT_STORE
+    except StoreError as exc:
+        _error(exc)
+        return EXIT_PROBLEMS
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        for key in result.uploaded:
+            print(f"uploaded         {key}")
+        for key in result.already_present:
+            print(f"already present  {key}")
+        for key, message in result.failed.items():
+            print(f"FAILED           {key}: {message}")
+        print(f"sync {result.store}: {len(result.uploaded)} uploaded, "
+              f"{len(result.already_present)} already present, {len(result.failed)} failed, "
+              f"{result.pending} still pending" + (f" in {result.spool}" if result.spool else ""))
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from archive.verify import verify_store
+
+    try:
+        store = _open(args)
+    except StoreError as exc:
+        _error(exc)
+        return EXIT_USAGE
+    try:
+        if hasattr(store, "check_bucket"):
+            store.check_bucket()
+        result = verify_store(store, deep=args.deep)
+    except StoreUnreachable as exc:
+        _error(exc)
+        return EXIT_STORE
+    except StoreError as exc:
+        _error(exc)
+        return EXIT_PROBLEMS
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        for problem in result.problems:
+            print(problem)
+        mode = "deep (content re-read)" if args.deep else "quick (size + stored sha256)"
+        print(f"verify {result.store}: {result.manifests} run manifests, {result.checked} "
+              f"objects checked {mode}, {result.verified} ok, {len(result.problems)} "
+              "problems")
+        if not result.manifests:
+            print("note: no run manifests (runs/**.json) found in this store")
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
