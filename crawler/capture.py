@@ -127,7 +127,7 @@ class WarcCaptureExtension:
             host=context.crawl_host,
             max_size=int(settings.getfloat("NEWSARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)),
             warcinfo=warcinfo,
-            on_closed=lambda path, key, sha256: context.publish(path, key, sha256),
+            on_closed=lambda path, key, sha256: context.publish_warc(path, key, sha256),
         )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:

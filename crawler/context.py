@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +61,7 @@ class RunContext:
     schedule: RecheckSchedule = field(default_factory=RecheckSchedule.parse)
     since: datetime | None = None
     _state: StateStore | None = None
+    _background: list[threading.Thread] = field(default_factory=list)
 
     @property
     def state(self) -> StateStore | None:
@@ -112,6 +114,36 @@ class RunContext:
             context.crawl_host = settings.get("NEWSARCHIVE_CRAWL_HOST")
         crawler._newsarchive_context = context  # type: ignore[attr-defined]
         return context
+
+    def publish_warc(self, local_path: Path, key: str, sha256: str | None = None) -> None:
+        """Index a closed WARC (CDXJ under indexes/), then publish both, off the reactor.
+
+        cdxj-indexer reads the whole file (seconds for a 1 GB WARC): a background thread
+        keeps the crawl going; ``wait_background`` joins it before the run report.
+        """
+        thread = threading.Thread(target=self._index_and_publish, args=(local_path, key, sha256),
+                                  name=f"index-{Path(key).name}", daemon=False)
+        self._background.append(thread)
+        thread.start()
+
+    def _index_and_publish(self, local_path: Path, key: str, sha256: str | None) -> None:
+        from archive.cdxj import index_key_for, index_warc
+
+        index_key = index_key_for(key)
+        index_path = self.store.spool_dir / index_key
+        try:
+            index_warc(local_path, index_path, filename=Path(key).name)
+        except Exception:  # the WARC matters more than its index: publish it regardless
+            logger.exception("could not index %s (rebuild later with cdxj-indexer)", key)
+            index_path = None
+        self.publish(local_path, key, sha256)
+        if index_path is not None:
+            self.publish(index_path, index_key)
+
+    def wait_background(self) -> None:
+        for thread in self._background:
+            thread.join()
+        self._background.clear()
 
     def publish(self, local_path: Path, key: str, sha256: str | None = None) -> StoredObject:
         """Publish a closed file to the store and record it in the run manifest."""

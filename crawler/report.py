@@ -29,6 +29,7 @@ class RunReportExtension:
 
     def spider_closed(self, spider, reason: str) -> None:
         context = RunContext.for_crawler(self.crawler)
+        context.wait_background()  # WARC indexing and publishing
         context.store.close()  # wait for uploads so the pending count is true
         stats = self.crawler.stats.get_stats()
         key = report_key(context.outlet.name, context.file_stem)

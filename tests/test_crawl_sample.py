@@ -156,6 +156,13 @@ def test_store_layout(sample_crawl):
         assert re.fullmatch(r"newsarchive-rudaw-sample-\d{14}-\d{5}-[\w.-]+\.warc\.gz", warc.name)
     with gzip.open(corpus[0], "rt") as handle:
         assert all(json.loads(line)["run_id"] == run_id for line in handle)
+    # every closed WARC has its sorted CDXJ index under indexes/
+    for warc in warcs:
+        key = warc.relative_to(sample_crawl.store).as_posix()
+        index = sample_crawl.store / ("indexes/" + key[len("warc/"):] + ".cdxj")
+        lines = index.read_text().splitlines()
+        assert lines and lines == sorted(lines)
+        assert all(json.loads(line.split(" ", 2)[2])["filename"] == warc.name for line in lines)
 
 
 def test_robots_txt_fetched_before_anything_else(sample_crawl):
