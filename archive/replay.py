@@ -242,6 +242,12 @@ class PywbServer:
         except OSError:
             return ""
 
+    def wait(self) -> int:
+        """Block until wayback exits (``newsarchive replay`` serves until Ctrl-C)."""
+        if self._process is None:
+            raise PywbError("pywb is not running")
+        return self._process.wait()
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None and process.poll() is None:

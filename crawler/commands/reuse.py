@@ -264,16 +264,9 @@ def run_replay(args: argparse.Namespace) -> int:
 def _serve_until_interrupted(server) -> None:
     """Block while wayback runs (Ctrl-C or SIGTERM ends it; the context manager stops it)."""
     import signal
-    import time
 
     def interrupt(*_: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
-    wait = getattr(server, "wait", None)
-    if callable(wait):
-        wait()
-        return
-    process = getattr(server, "_process", None)  # PywbServer has no public wait() yet
-    while process is None or process.poll() is None:
-        time.sleep(0.5)
+    server.wait()

@@ -1,0 +1,84 @@
+"""The corpus reader: generations, versions and filters, from any store."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from archive.corpus import CorpusWriter, corpus_files, parse_since, read
+from archive.store import LocalStore
+from tests.reuse_samples import build_sample_archive, make_record
+
+
+def _ids(records) -> list[tuple[str, int, str]]:
+    return sorted((r["id"], r["version"], r["run_id"]) for r in records)
+
+
+def test_writer_output_reads_back(tmp_path: Path):
+    store = LocalStore(tmp_path)
+    started = datetime(2026, 5, 1, tzinfo=UTC)
+    writer = CorpusWriter(store.spool_dir, "demo", "20260501T000000Z-000001", started)
+    writer.write({"id": "demo:1", "outlet": "demo", "text": "Erbil köprüsü ێ", "version": 1,
+                  "fetched_at": "2026-05-01T00:00:01Z"})
+    path = writer.close()
+    assert path == store.path_for("corpus/demo/2026/05/20260501T000000Z-000001.jsonl.gz")
+    assert [r["text"] for r in read(store)] == ["Erbil köprüsü ێ"]
+
+
+def test_latest_version_per_article_by_default(tmp_path: Path):
+    sample = build_sample_archive(tmp_path)
+    latest = _ids(read(sample.store))
+    assert latest == [("sample:0", 1, sample.run_ids[0]), ("sample:1", 2, sample.run_ids[1]),
+                      ("sample:2", 1, sample.run_ids[0]), ("sample:3", 1, sample.run_ids[0])]
+    every = _ids(read(sample.store, all_versions=True))
+    assert ("sample:1", 1, sample.run_ids[0]) in every and len(every) == 5
+
+
+def test_newest_generation_wins_for_the_same_id_and_version(tmp_path: Path):
+    sample = build_sample_archive(tmp_path)
+    started = datetime(2026, 6, 1, tzinfo=UTC)
+    run_id = "20260601T000000Z-cccccc"  # a later re-extraction of article 2 only
+    writer = CorpusWriter(sample.store.spool_dir, "sample", run_id, started)
+    record = make_record("sample", sample.captures[2], run_id=run_id, seed=2,
+                         text="Re-extracted text.")
+    writer.write(record)
+    writer.close()
+    records = {r["id"]: r for r in read(sample.store)}
+    assert records["sample:2"]["text"] == "Re-extracted text."
+    assert records["sample:2"]["run_id"] == run_id
+    assert records["sample:0"]["run_id"] == sample.run_ids[0]  # untouched ids stay
+    assert len(list(read(sample.store, all_versions=True))) == 5  # superseded, not added
+    assert [f.run_id for f in corpus_files(sample.store)] == [*sample.run_ids, run_id]
+
+
+def test_filters_apply_to_the_winning_record(tmp_path: Path):
+    sample = build_sample_archive(tmp_path)
+    since = read(sample.store, since="2026-05-05")
+    assert _ids(since) == [("sample:1", 2, sample.run_ids[1])]
+    # the old version was fetched before the cutoff: it is only found with all_versions
+    assert _ids(read(sample.store, since="2026-05-03T10:00:03Z", all_versions=True)) == [
+        ("sample:1", 2, sample.run_ids[1]), ("sample:2", 1, sample.run_ids[0]),
+        ("sample:3", 1, sample.run_ids[0])]
+    assert list(read(sample.store, language="ckb")) == []
+    assert len(list(read(sample.store, language="eng"))) == 4
+    assert list(read(sample.store, outlet="other")) == []
+
+
+def test_since_accepts_dates_and_datetimes():
+    assert parse_since("2026-05-01") == datetime(2026, 5, 1, tzinfo=UTC)
+    assert parse_since("2026-05-01T03:00:00+03:00") == datetime(2026, 5, 1, tzinfo=UTC)
+    assert parse_since(None) is None
+    with pytest.raises(ValueError):
+        parse_since("last tuesday")
+
+
+def test_reader_ignores_open_files_and_other_keys(tmp_path: Path):
+    sample = build_sample_archive(tmp_path)
+    stray = sample.store.path_for("corpus/sample/2026/05/20990101T000000Z-ffffff.jsonl.gz.open")
+    with gzip.open(stray, "wt") as handle:
+        handle.write(json.dumps({"id": "sample:9", "version": 1}) + "\n")
+    assert "sample:9" not in {r["id"] for r in read(sample.store)}
