@@ -8,6 +8,7 @@ the run context's manifest.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -16,6 +17,15 @@ from archive.report import build_report, report_key, write_report
 from crawler.context import RunContext
 
 logger = logging.getLogger(__name__)
+
+
+def settled(store, manifest: list) -> list:
+    """The manifest with each upload's outcome: S3 publishes return ``pending`` at spool
+    time; after ``store.close()`` only what is still in the spool is pending."""
+    is_pending = getattr(store, "is_pending", None)
+    if is_pending is None:
+        return manifest
+    return [replace(f, pending=is_pending(f.key)) if f.pending else f for f in manifest]
 
 
 class RunReportExtension:
@@ -35,11 +45,13 @@ class RunReportExtension:
         key = report_key(context.outlet.name, context.file_stem)
         report = build_report(
             run_id=context.run_id, outlet=context.outlet.name, store_uri=context.store.uri,
-            started=context.started, stats=stats, files=context.manifest,
+            started=context.started, stats=stats, files=settled(context.store, context.manifest),
             finish_reason=reason,
             extra={"report_key": key, "crawl_host": context.crawl_host,
                    "worker_id": context.worker_id,
                    "responses": int(stats.get("downloader/response_count", 0)),
+                   "store_reachable_at_start": self.crawler.settings.getbool(
+                       "NEWSARCHIVE_STORE_REACHABLE", True),
                    "outlet_file": str(context.outlet.source_path or "")},
         )
         path = write_report(report, context.store.spool_dir / key)

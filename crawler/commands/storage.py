@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from archive.report import EXIT_STORE, EXIT_USAGE
 from archive.s3config import StoreUnreachable
@@ -118,6 +119,9 @@ def run_verify(args: argparse.Namespace) -> int:
         store = _open(args)
     except StoreError as exc:
         _error(exc)
+        return EXIT_USAGE
+    if not args.store.startswith("s3://") and not Path(store.uri).is_dir():
+        _error(f"no store at {store.uri}: not a directory")
         return EXIT_USAGE
     try:
         if hasattr(store, "check_bucket"):
