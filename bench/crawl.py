@@ -4,8 +4,9 @@ Generates a site of N article pages (~60 KB each, default 2,000) with paginated 
 listings, serves it from a separate process, then crawls it twice with the same settings
 (no delay, same concurrency, robots.txt on):
 
-  bare  - NewsSpider discovery only: no WARC capture, no extraction, no corpus
-  full  - the real pipeline: capture to WARC + extraction in worker processes + corpus
+  bare     - NewsSpider discovery only: no WARC capture, no extraction, no corpus
+  capture  - discovery + WARC capture + state + indexes (what archiving itself costs)
+  full     - the real pipeline: capture + extraction in worker processes + corpus
 
 and prints pages/s for each and the ratio full/bare.  Usage:
 
@@ -45,8 +46,12 @@ def article_html(index: int) -> bytes:
     related = "".join(f'<li><a href="/news/{(index + i) % 10000}">Related story {i}</a></li>'
                       for i in range(1, 8))
     body = "".join(f"<p>{paragraph(rng, rng.randint(60, 110))}</p>" for _ in range(14))
-    filler = "".join(f'<div class="promo" data-i="{i}"><span>{paragraph(rng, 12)}</span></div>'
-                     for i in range(280))
+    # what makes real article pages heavy: inline JSON state, scripts and link-rich furniture
+    state = ",".join(f'{{"id":{i},"slot":"promo-{i}","text":"{paragraph(rng, 10)}"}}'
+                     for i in range(400))
+    filler = (f'<script type="application/json" id="state">[{state}]</script>'
+              + "".join(f'<div class="promo"><a href="/news/{(index * 7 + i) % 10000}">'
+                        f"{paragraph(rng, 6)}</a></div>" for i in range(40)))
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Story {index}</title><meta property="og:title" content="Story {index}">
 <meta property="article:published_time" content="2026-11-{1 + index % 28:02d}T10:00:00Z">
@@ -111,7 +116,9 @@ DRIVER = textwrap.dedent("""
         extra = {"EXTENSIONS": {"crawler.capture.WarcCaptureExtension": None,
                                 "crawler.report.RunReportExtension": 900,
                                 "crawler.progress.ProgressExtension": None},
-                 "ITEM_PIPELINES": {}}
+                 "ITEM_PIPELINES": {}, "NEWSARCHIVE_STATE": "off"}
+    elif mode == "capture":
+        extra = {"ITEM_PIPELINES": {}}
     started = time.monotonic()
     reports = run_crawls([outlet], CrawlOptions(store=store, workers=workers,
                                                 log_level="ERROR", extra_settings=extra))
@@ -154,7 +161,7 @@ def main() -> None:
         page_bytes = len(article_html(1))
         print(f"site: {args.articles} articles of ~{page_bytes / 1000:.0f} KB at {base}")
         results = {}
-        for mode in ("bare", "full"):
+        for mode in ("bare", "capture", "full"):
             store = work / f"store-{mode}"
             result = run_mode(mode, outlet_file, store, args.workers)
             pages = result["reports"][0]["responses"]
@@ -167,6 +174,7 @@ def main() -> None:
                          f"{report['bytes'] / 1e6:.0f} MB archived")
             print(f"{mode:5s}: {pages} responses in {result['elapsed']:.1f} s "
                   f"= {rate:.1f} pages/s{extra}")
+        print(f"ratio capture/bare: {results['capture'] / results['bare']:.2f}")
         print(f"ratio full/bare: {results['full'] / results['bare']:.2f} (target >= 0.8)")
     finally:
         server.terminate()

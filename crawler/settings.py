@@ -30,13 +30,20 @@ NEWSARCHIVE_STORE = os.environ.get("NEWSARCHIVE_STORE", "./archive")
 NEWSARCHIVE_WARC_PREFIX = "newsarchive"
 NEWSARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 NEWSARCHIVE_MAX_PAGE_BYTES = 20_000_000
-NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0: one per CPU core but one (the crawl needs one)
+NEWSARCHIVE_EXTRACT_WORKERS = 0  # 0: one per CPU core
 NEWSARCHIVE_MAX_ARTICLES = 0
 NEWSARCHIVE_PROGRESS = False
 # Distributed crawls: workers of one run share NEWSARCHIVE_RUN_ID; each has its own worker
 # id (file names of its corpus and report) and crawl host (WARC file names).
 NEWSARCHIVE_WORKER_ID = None
 NEWSARCHIVE_CRAWL_HOST = None
+# Scale-out (`crawl --redis`, crawler/distributed.py): a worker whose heartbeat is older
+# than the TTL (s) is dead and its requests are crawled by the others; buckets of the
+# compact shared seen-set (about expected URLs per crawl / 256; 0: scrapy-redis's plain
+# set); slack (s) added to each per-host delay so that send-time jitter never shortens it.
+NEWSARCHIVE_WORKER_TTL = float(os.environ.get("NEWSARCHIVE_WORKER_TTL") or 30.0)
+NEWSARCHIVE_SEEN_BUCKETS = 8192
+NEWSARCHIVE_POLITENESS_MARGIN = 0.025
 # Incremental crawling: the state store (default: beside a local store, or in the user's
 # state directory for S3; "off" disables it), the edit re-check schedule (default: the
 # outlet's `recheck`, else 1h,1d,7d within 30 days) and the --since cut-off.
