@@ -84,3 +84,18 @@ def _guess(data: bytes) -> str | None:
         return None
     best = from_bytes(data[:65536]).best()
     return normalise_charset(best.encoding) if best is not None else None
+
+
+_HEADER_CHARSET_RE = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+def header_charset(content_type: str | None) -> str | None:
+    """The charset a Content-Type header declares, lower-cased, or None.
+
+    The crawler and re-extraction both pass it to ``extract`` so a page is decoded the
+    same way live and from the WARC.
+    """
+    if not content_type:
+        return None
+    match = _HEADER_CHARSET_RE.search(content_type)
+    return match.group(1).lower() if match else None

@@ -28,7 +28,6 @@ import json
 import logging
 import multiprocessing
 import os
-import secrets
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -42,7 +41,7 @@ from typing import Any
 from archive.cdxj import LocalCopy, RevisitResolver, warc_keys
 from archive.config import OutletConfig
 from archive.corpus import CorpusWriter, corpus_files, encode_record, read
-from archive.report import build_report, report_key, write_report
+from archive.report import build_report, new_run_id, report_key, write_report
 from archive.store import Store, StoredObject
 from archive.warcread import WarcReadError, backend_name, read_capture
 
@@ -51,12 +50,6 @@ logger = logging.getLogger(__name__)
 CHUNK_RECORDS = 16  # records per task: ~0.4 s of extraction, small enough to balance load
 HINT_FIELDS = ("title", "published", "description", "image")
 OutletResolver = Callable[[str], OutletConfig]
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """Same form as the crawler's run ids (UTC timestamp + random suffix), so they sort."""
-    now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def default_workers() -> int:

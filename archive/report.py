@@ -8,6 +8,7 @@ that ``newsarchive verify`` checks object by object.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +34,12 @@ def exit_status_for(finish_reason: str | None, pending_uploads: int) -> int:
     if pending_uploads:
         return EXIT_PENDING
     return EXIT_OK
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable, unique run id (crawls and re-extractions alike): UTC time + random suffix."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def report_key(outlet: str, run_id: str) -> str:
@@ -76,6 +83,9 @@ def build_report(*, run_id: str, outlet: str, store_uri: str, started: datetime,
         "pending_uploads": sum(1 for f in file_list if f.get("pending")),
     }
     report["exit_status"] = exit_status_for(finish_reason, report["pending_uploads"])
+    distributed = _group(stats, STAT_PREFIX + "distributed/")
+    if distributed:  # a worker of a shared crawl (crawl --redis): its coordination counters
+        report["distributed"] = distributed
     if extra:
         report.update(extra)
     return report

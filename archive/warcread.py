@@ -20,16 +20,16 @@ reading whole per-record-gzip WARCs (about 2x here; figures in that script's out
 from __future__ import annotations
 
 import os
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archive.charset import header_charset
+
 BACKENDS = ("fastwarc", "warcio")
 DEFAULT_BACKEND = "fastwarc"
 CAPTURE_TYPES = ("response", "revisit")
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 
 
 class WarcReadError(RuntimeError):
@@ -69,16 +69,7 @@ class Capture:
     @property
     def charset(self) -> str | None:
         """The charset the server declared in Content-Type, if any."""
-        return charset_of(self.content_type)
-
-
-def charset_of(content_type: str | None) -> str | None:
-    """The charset a Content-Type header declares, lower-cased (the crawler's rule, so a
-    re-extraction hands the extractor the same ``encoding`` the crawl did)."""
-    if not content_type:
-        return None
-    match = _CHARSET.search(content_type)
-    return match.group(1).lower() if match else None
+        return header_charset(self.content_type)
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str:

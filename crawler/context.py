@@ -9,7 +9,6 @@ the crawler; the CLI may pre-seed it through the ``NEWSARCHIVE_*`` settings.
 from __future__ import annotations
 
 import logging
-import secrets
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archive.report import new_run_id
 from archive.schedule import RecheckSchedule
 from archive.state import StateStore, default_state_path, open_state
 from archive.store import Store, StoredObject, open_store
@@ -29,12 +29,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_STORE = "./archive"
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    """Sortable, unique run id: UTC timestamp plus a random suffix."""
-    now = now or datetime.now(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 def parse_since(value: str | datetime | None) -> datetime | None:

@@ -30,6 +30,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.url import url_is_from_any_domain
 
+from archive.charset import header_charset
 from archive.config import Origin, OutletConfig, load_outlet
 from archive.feeds import FeedError, parse_feed
 from archive.netguard import is_restricted_address
@@ -48,7 +49,6 @@ TRUNCATION_FLAGS = frozenset({"dataloss", "download_stopped"})  # Scrapy respons
 PENDING_KEY = "newsarchive_discovered_url"  # meta: the URL as the spider scheduled it
 
 KIND_PRIORITY = {"article": 10, "feed": 5, "sitemap": 5, "front": 0, "listing": 0}
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _LINK_TAG = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _HEAD_END = re.compile(r"</head\s*>|<body\b", re.IGNORECASE)
@@ -107,14 +107,6 @@ def _is_local_host(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def header_charset(content_type: str | None) -> str | None:
-    """The charset a Content-Type header declares, lower-cased, or None."""
-    if not content_type:
-        return None
-    match = _CHARSET.search(content_type)
-    return match.group(1).lower() if match else None
 
 
 def canonical_link(html: str, base_url: str) -> str | None:
