@@ -35,7 +35,7 @@ exit status of crawl: 0 ok, 1 run failed, 2 bad usage or outlet file, 3 store un
 # Optional command groups: each module has register(subparsers). Missing ones are skipped
 # so that a partial checkout still offers what it has.
 OPTIONAL_COMMAND_MODULES = ("crawler.commands.storage", "crawler.commands.reuse",
-                            "crawler.commands.state")
+                            "crawler.commands.state", "crawler.commands.runs")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -38,6 +38,9 @@ class CrawlOptions:
     since: str | None = None
     recheck: str | None = None
     extra_settings: dict[str, Any] | None = None
+    # scale-out: join the outlet's shared crawl in this Redis (crawler/distributed.py)
+    redis_url: str | None = None
+    worker_id: str | None = None
 
 
 def base_settings() -> Settings:
@@ -86,6 +89,10 @@ def outlet_settings(outlet: OutletConfig, options: CrawlOptions) -> Settings:
         values["USER_AGENT"] = (f"newsarchive/{settings.get('NEWSARCHIVE_VERSION')} "
                                 f"(+{outlet.contact_url})")
     settings.setdict(values, priority="cmdline")
+    if options.redis_url:
+        from crawler.distributed import distributed_settings
+
+        settings.setdict(distributed_settings(outlet, options, settings), priority="cmdline")
     if options.extra_settings:
         settings.setdict(options.extra_settings, priority="cmdline")
     return settings

@@ -40,10 +40,13 @@ NEWSARCHIVE_CRAWL_HOST = None
 # Scale-out (`crawl --redis`, crawler/distributed.py): a worker whose heartbeat is older
 # than the TTL (s) is dead and its requests are crawled by the others; buckets of the
 # compact shared seen-set (about expected URLs per crawl / 256; 0: scrapy-redis's plain
-# set); slack (s) added to each per-host delay so that send-time jitter never shortens it.
+# set); slack (s) added to each per-host delay so that send-time jitter (a busy event
+# loop) does not shorten the gap between two workers' requests.
+NEWSARCHIVE_REDIS_URL = None  # set by `crawl --redis` (with the join's run and worker id)
 NEWSARCHIVE_WORKER_TTL = float(os.environ.get("NEWSARCHIVE_WORKER_TTL") or 30.0)
 NEWSARCHIVE_SEEN_BUCKETS = 8192
 NEWSARCHIVE_POLITENESS_MARGIN = 0.025
+NEWSARCHIVE_SHARED_THROTTLE = False  # AutoThrottle on the shared per-host delay (set by --redis)
 # Incremental crawling: the state store (default: beside a local store, or in the user's
 # state directory for S3; "off" disables it), the edit re-check schedule (default: the
 # outlet's `recheck`, else 1h,1d,7d within 30 days) and the --since cut-off.

@@ -80,3 +80,12 @@ def crawl(outlet_file: Path, store: Path, *extra: str, env: dict | None = None) 
         data = json.loads(report_file.read_text())
         reports = data if isinstance(data, list) else [data]
     return CrawlResult(proc.returncode, proc.stdout, proc.stderr, store, reports)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis: 127.0.0.1:6379 when it answers, else one started on a free port."""
+    from tests.redis_server import redis_for_tests
+
+    with redis_for_tests() as url:
+        yield url

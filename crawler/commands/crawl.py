@@ -14,6 +14,7 @@ from archive.lock import LockHeld, RunLock
 from archive.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
 from archive.store import StoreError, open_store
 from crawler.context import DEFAULT_STORE, parse_since
+from crawler.distributed_redis import DistributedError, check_worker_id, connect, split_redis_url
 from crawler.outlets import registered_outlets
 
 HELP = """\
@@ -52,9 +53,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-articles", type=int, default=0, metavar="N",
                         help="stop after N articles extracted (0: no limit)")
     parser.add_argument("--workers", type=int, default=0, metavar="N",
-                        help="extraction worker processes (default: cores - 1, at least 1)")
+                        help="extraction worker processes (default: one per core)")
+    parser.add_argument("--redis", metavar="URL", default=os.environ.get("REDIS_URL") or None,
+                        help="scale-out: be one worker of the outlet's crawl shared through "
+                             "this Redis (redis://host:port/db[?prefix=NAME], default: "
+                             "$REDIS_URL); frontier, seen-set, politeness and state are "
+                             "shared, each worker writes its own WARCs")
+    parser.add_argument("--worker-id", metavar="ID",
+                        help="this worker's name in a --redis crawl and in its file names "
+                             "(default: <host>-<pid>)")
     parser.add_argument("--report", metavar="FILE",
                         help="also write the run report(s) as JSON to FILE ('-' for stdout)")
+    parser.add_argument("--create-bucket", action="store_true",
+                        help="S3: create the bucket when it does not exist")
+    parser.add_argument("--object-lock-days", type=int, metavar="N",
+                        help="S3: keep WARC objects immutable for N days (Object Lock; the "
+                             "bucket must have been created with Object Lock enabled)")
+    parser.add_argument("--object-lock-mode", choices=("governance", "compliance"),
+                        help="S3 Object Lock mode for --object-lock-days (governance)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress line even on a terminal")
@@ -72,6 +88,25 @@ def load_outlets(names: list[str]) -> list[OutletConfig]:
             raise OutletConfigError(f"outlet {outlet.name!r} given twice")
         seen.add(outlet.name)
     return outlets
+
+
+def check_store(uri: str) -> bool:
+    """Validate the store before anything is written; False when S3 is down right now.
+
+    A store that is merely unreachable does not stop the crawl (it spools and uploads
+    later); a wrong URI, missing bucket, bad credentials or denied access do.
+    """
+    store = open_store(uri)
+    if not uri.startswith("s3://"):
+        return True
+    from archive.s3store import check_reachable
+
+    reachable = check_reachable(store)
+    if not reachable:
+        print(f"newsarchive: warning: {uri} cannot be reached now; crawling into the spool "
+              f"{store.spool_dir}; uploads are retried at the end of the run, by the next "
+              "run and by 'newsarchive sync'", file=sys.stderr)
+    return reachable
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,8 +128,26 @@ def run(args: argparse.Namespace) -> int:
             print(f"newsarchive: error: --since {args.since!r} is not an ISO 8601 date "
                   "(e.g. 2026-11-01 or 2026-11-01T06:00:00+03:00)", file=sys.stderr)
             return EXIT_USAGE
+    if args.redis:
+        try:
+            check_worker_id(args.worker_id or "worker")
+            split_redis_url(args.redis)
+        except DistributedError as exc:
+            print(f"newsarchive: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            connect(args.redis)[0].close()  # fail before anything is written
+        except DistributedError as exc:
+            print(f"newsarchive: error: {exc}", file=sys.stderr)
+            return EXIT_STORE
+    if args.create_bucket:
+        os.environ["NEWSARCHIVE_S3_CREATE_BUCKET"] = "1"
+    if args.object_lock_days is not None:
+        os.environ["NEWSARCHIVE_OBJECT_LOCK_DAYS"] = str(args.object_lock_days)
+    if args.object_lock_mode:
+        os.environ["NEWSARCHIVE_OBJECT_LOCK_MODE"] = args.object_lock_mode
     try:
-        open_store(args.store)  # validates the URI before anything is written
+        reachable = check_store(args.store)
     except StoreError as exc:
         print(f"newsarchive: error: {exc}", file=sys.stderr)
         return EXIT_STORE
@@ -108,10 +161,15 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, log_level=level, log_file=args.log_file,
         progress=terminal and not args.quiet and not args.verbose,
         state=args.state, since=args.since, recheck=args.recheck,
+        redis_url=args.redis, worker_id=args.worker_id,
+        extra_settings={"NEWSARCHIVE_STORE_REACHABLE": reachable},
     )
     with ExitStack() as locks:
         runnable, locked = [], []
         for outlet in outlets:
+            if args.redis:  # workers of a shared crawl coordinate in Redis, not by file lock
+                runnable.append(outlet)
+                continue
             try:
                 locks.enter_context(RunLock.for_store(args.store, outlet.name))
                 runnable.append(outlet)
@@ -120,7 +178,11 @@ def run(args: argparse.Namespace) -> int:
                 locked.append(outlet)
         if not runnable:
             return EXIT_LOCKED
-        reports = run_crawls(runnable, options)
+        try:
+            reports = run_crawls(runnable, options)
+        except DistributedError as exc:  # could not join the shared crawl (--redis)
+            print(f"newsarchive: error: {exc}", file=sys.stderr)
+            return exc.exit_code
     for report in reports:
         print(summary_line(report), flush=True)
     if args.report:
