@@ -59,7 +59,6 @@ def outlet_settings(outlet: OutletConfig, options: CrawlOptions) -> Settings:
     values: dict[str, Any] = {
         "DOWNLOAD_DELAY": delay,
         "AUTOTHROTTLE_START_DELAY": delay,
-        "RANDOMIZE_DOWNLOAD_DELAY": delay > 0,
         "CONCURRENT_REQUESTS_PER_DOMAIN": outlet.concurrency,
         # per-host slots, so an outlet on two hosts (rudaw.net, rudawarabia.net) is polite
         # to each; keyed by the slot key Scrapy uses (the hostname)

@@ -58,7 +58,8 @@ NEWSARCHIVE_SINCE = None
 # download_delay, polite default 1 s) that AutoThrottle may raise but never lower.
 ROBOTSTXT_OBEY = True
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+# No jitter: Scrapy's ±50 % would send requests at half the configured per-host delay.
+DOWNLOAD_DELAY_JITTER = 0.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 AUTOTHROTTLE_ENABLED = True
