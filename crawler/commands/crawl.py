@@ -13,7 +13,8 @@ from archive.config import OutletConfig, OutletConfigError
 from archive.lock import LockHeld, RunLock
 from archive.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
 from archive.store import StoreError, open_store
-from crawler.context import DEFAULT_STORE, parse_since
+from crawler.commands import add_object_lock_arguments, add_store_argument
+from crawler.context import parse_since
 from crawler.distributed_redis import DistributedError, check_worker_id, connect, split_redis_url
 from crawler.outlets import registered_outlets
 
@@ -36,9 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="registered outlet name or path to an outlet YAML file")
     parser.add_argument("--all", action="store_true",
                         help="crawl every registered outlet (one process, polite per host)")
-    parser.add_argument("--store", default=os.environ.get("NEWSARCHIVE_STORE", DEFAULT_STORE),
-                        help="local directory or s3://bucket/prefix "
-                             "(default: $NEWSARCHIVE_STORE or ./archive)")
+    add_store_argument(parser)
     parser.add_argument("--state", default=os.environ.get("NEWSARCHIVE_STATE"),
                         help="state of incremental crawls: a SQLite file or redis://host/db "
                              "(default: <store>/state/state.sqlite3 for a local store, the "
@@ -64,13 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(default: <host>-<pid>)")
     parser.add_argument("--report", metavar="FILE",
                         help="also write the run report(s) as JSON to FILE ('-' for stdout)")
-    parser.add_argument("--create-bucket", action="store_true",
-                        help="S3: create the bucket when it does not exist")
-    parser.add_argument("--object-lock-days", type=int, metavar="N",
-                        help="S3: keep WARC objects immutable for N days (Object Lock; the "
-                             "bucket must have been created with Object Lock enabled)")
-    parser.add_argument("--object-lock-mode", choices=("governance", "compliance"),
-                        help="S3 Object Lock mode for --object-lock-days (governance)")
+    add_object_lock_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress line even on a terminal")

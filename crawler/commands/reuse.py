@@ -15,14 +15,7 @@ from pathlib import Path
 from archive.config import OutletConfig, OutletConfigError
 from archive.report import EXIT_FAILED, EXIT_STORE, EXIT_USAGE
 from archive.store import Store, StoreError, open_store
-from crawler.context import DEFAULT_STORE
-
-STORE_HELP = "local directory or s3://bucket/prefix (default: $NEWSARCHIVE_STORE or ./archive)"
-
-
-def _store_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", default=os.environ.get("NEWSARCHIVE_STORE", DEFAULT_STORE),
-                        help=STORE_HELP)
+from crawler.commands import add_store_argument
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "article's title and text, datapackage.json) for ReplayWeb.page. "
                     "Streams to disk: works for packages larger than memory. Without --out "
                     "the package is stored in the store under wacz/.")
-    _store_argument(wacz)
+    add_store_argument(wacz)
     wacz.add_argument("--outlet", required=True, help="outlet name (as in the store)")
     which = wacz.add_mutually_exclusive_group()
     which.add_argument("--run", metavar="ID", help="only the WARCs of this crawl run")
@@ -47,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Re-extract every article version in the corpus from its WARC record, "
                     "in parallel worker processes, into a new corpus generation with its own "
                     "run id and run report (kind 'reextract'). WARCs are never modified.")
-    _store_argument(reextract)
+    add_store_argument(reextract)
     reextract.add_argument("--outlet", help="only this outlet (registered name or YAML path)")
     reextract.add_argument("--workers", type=int, default=0, metavar="N",
                            help="worker processes (default: one per core)")
@@ -65,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Export the corpus: the latest version of each article from the newest "
                     "generation (or --all-versions), as Parquet (schema in the README) or "
                     "JSON lines (.gz to compress).")
-    _store_argument(export)
+    add_store_argument(export)
     export.add_argument("--format", required=True, choices=("parquet", "jsonl"))
     export.add_argument("--out", required=True, metavar="PATH")
     export.add_argument("--outlet")
@@ -81,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Serve the store's WARCs in pywb (installed on first use into its own "
                     "virtualenv: pywb pins old dependencies). S3 WARCs are downloaded into "
                     "a cache directory first.")
-    _store_argument(replay)
+    add_store_argument(replay)
     replay.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (8080)")
     replay.add_argument("--outlet", help="only this outlet's WARCs")
     replay.add_argument("--cache", metavar="DIR",

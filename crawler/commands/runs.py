@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from archive.report import EXIT_STORE
 from archive.store import StoreError
-from crawler.context import DEFAULT_STORE
+from crawler.commands import add_store_argument
 
 EXIT_NOT_FOUND = 1
 
@@ -30,9 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "runs", help="list runs in a store; show one run's report merged over its workers",
         description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", default=os.environ.get("NEWSARCHIVE_STORE") or DEFAULT_STORE,
-                        help="a directory or s3://bucket/prefix (default: $NEWSARCHIVE_STORE "
-                             "or ./archive)")
+    add_store_argument(parser)
     parser.add_argument("--outlet", metavar="NAME", help="only this outlet's runs")
     parser.add_argument("--run", metavar="ID", help="show this run ('latest': the newest)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")

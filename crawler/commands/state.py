@@ -10,7 +10,7 @@ from pathlib import Path
 from archive.config import OutletConfigError
 from archive.report import EXIT_FAILED, EXIT_USAGE
 from archive.store import StoreError, open_store
-from crawler.context import DEFAULT_STORE
+from crawler.commands import add_store_argument
 
 HELP = """\
 The state (which articles are archived, the first capture of every payload digest, the
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="state_command", metavar="ACTION")
     rebuild = actions.add_parser("rebuild", help="rebuild the state database from the store")
-    rebuild.add_argument("--store", default=os.environ.get("NEWSARCHIVE_STORE", DEFAULT_STORE))
+    add_store_argument(rebuild)
     rebuild.add_argument("--state", default=os.environ.get("NEWSARCHIVE_STATE"),
                          help="the state to rebuild (default: the store's default state)")
     rebuild.add_argument("--outlet", action="append", default=[], metavar="OUTLET",

@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from archive.report import EXIT_STORE, EXIT_USAGE
 from archive.s3config import StoreUnreachable
 from archive.store import StoreError
+from crawler.commands import add_object_lock_arguments, add_store_argument
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
-DEFAULT_STORE = "./archive"
 
 
 def _store_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store", default=os.environ.get("NEWSARCHIVE_STORE") or DEFAULT_STORE,
-        help="a directory or s3://bucket/prefix (default: $NEWSARCHIVE_STORE or ./archive); "
-             "S3 endpoint and credentials come from the AWS environment/config")
+    add_store_argument(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -38,14 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "verify each one, then remove it from the spool. Safe to repeat: objects "
                     "already uploaded are not uploaded again and never overwritten.")
     _store_argument(sync)
-    sync.add_argument("--create-bucket", action="store_true",
-                      help="create the bucket when it does not exist")
-    sync.add_argument("--object-lock-days", type=int, metavar="N",
-                      help="retain WARC objects for N days with S3 Object Lock (the bucket "
-                           "must have Object Lock; with --create-bucket it gets it)")
-    sync.add_argument("--object-lock-mode", choices=("governance", "compliance"),
-                      help="Object Lock mode (default governance; compliance cannot be "
-                           "shortened or bypassed by anyone)")
+    add_object_lock_arguments(sync)
     sync.add_argument("--timeout", type=float, metavar="SECONDS",
                       help="give up waiting for uploads after this long (default 300, or "
                            "NEWSARCHIVE_S3_CLOSE_TIMEOUT)")
