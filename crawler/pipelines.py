@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +100,17 @@ class ArticlePipeline:
             page["warc_record"] = dataclasses.asdict(page["warc_record"])
         try:
             record = await asyncio.wrap_future(self.pool.submit(_build, page))
+        except BrokenProcessPool as exc:
+            # not a bad page: the workers cannot run at all (e.g. a missing dependency).
+            # Going on would archive pages without a corpus; stop and say so.
+            self.stats.inc_value("newsarchive/failures/extraction_error")
+            if not self.closing:
+                self.closing = True
+                logger.error("extraction workers died (%s); stopping the crawl: check the "
+                             "installation (pip install -e .) and the log above", exc)
+                deferred_from_coro(
+                    self.crawler.engine.close_spider_async(reason="extraction_pool_broken"))
+            raise DropItem("extraction workers unavailable", log_level="DEBUG") from None
         except Exception as exc:  # a crashing page must not stop the crawl
             self.stats.inc_value("newsarchive/failures/extraction_error")
             logger.error("extraction failed for %s: %s", item.get("url"), exc)

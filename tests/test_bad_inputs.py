@@ -94,3 +94,21 @@ def test_robots_disallowed_seeds_never_requested(bad_crawl):
     for path in ("/private/front", "/private/rss", "/private/sitemap.xml"):
         assert path not in requested
     assert "/robots.txt" in requested
+
+
+def test_broken_extraction_workers_fail_the_run(tmp_path, fresh_site):
+    """A worker pool that cannot start (a missing dependency) is a failed run, not bad pages."""
+    import os
+
+    broken = tmp_path / "broken"
+    (broken / "trafilatura").mkdir(parents=True)
+    (broken / "trafilatura" / "__init__.py").write_text(
+        "raise ImportError('trafilatura deliberately broken by the test')\n")
+    outlet_file = fresh_site.write_outlet(tmp_path / "outlet.yaml")
+    path = os.pathsep.join(filter(None, [str(broken), os.environ.get("PYTHONPATH")]))
+    result = crawl(outlet_file, tmp_path / "store", env={"PYTHONPATH": path})
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "extraction workers died" in result.stderr
+    assert result.reports[0]["finish_reason"] == "extraction_pool_broken"
+    assert "status=failed" in result.stdout
+    assert result.warcs()  # what was fetched is still archived
