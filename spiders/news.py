@@ -413,14 +413,20 @@ class NewsSpider(scrapy.Spider):
     def parse_listing(self, response: Response) -> Iterator[Any]:
         yield from self._parse_page(response, "listing")
 
-    def _parse_page(self, response: Response, kind: str) -> Iterator[Any]:
+    def usable_html(self, response: Response) -> bool:
+        """A 200 HTML page with a body; anything else is counted as a failure of its kind."""
         if not self.response_ok(response):
-            return
+            return False
         if not response.body:
             self.fail("empty_body", response.url)
-            return
+            return False
         if not isinstance(response, TextResponse) or not self.is_html(response):
             self.fail("not_html", response.url, self.content_type(response) or "no type")
+            return False
+        return True
+
+    def _parse_page(self, response: Response, kind: str) -> Iterator[Any]:
+        if not self.usable_html(response):
             return
         hops = int(response.meta.get("listing_hops", 0)) + 1
         yield from self.discover_on_page(response, kind, hops)
@@ -510,13 +516,7 @@ class NewsSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
         self._done(response.meta)
-        if not self.response_ok(response):
-            return
-        if not response.body:
-            self.fail("empty_body", response.url)
-            return
-        if not isinstance(response, TextResponse) or not self.is_html(response):
-            self.fail("not_html", response.url, self.content_type(response) or "no type")
+        if not self.usable_html(response):
             return
         cut = TRUNCATION_FLAGS.intersection(response.flags)
         if cut:
