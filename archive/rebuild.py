@@ -37,6 +37,7 @@ from warcio.exceptions import ArchiveLoadFailed
 from archive.schedule import parse_datetime
 from archive.state import ArticleRecord, DigestRecord, StateStore
 from archive.store import Store
+from archive.urls import key_of_id
 
 _WARC_ERRORS = (OSError, EOFError, ValueError, zlib.error, ArchiveLoadFailed)
 INDEX_SUFFIXES = (".cdxj", ".cdxj.gz", ".cdx", ".cdx.gz")
@@ -171,7 +172,7 @@ class _Rebuild:
         if not (isinstance(rid, str) and isinstance(url, str) and fetched and sha):
             self.problem(f"{where}: record {rid!r} lacks id/url/fetched_at/content_sha256")
             return None
-        key = rid[len(outlet) + 1:] if rid.startswith(f"{outlet}:") else rid
+        key = key_of_id(rid, outlet)
         try:
             version = int(record.get("version") or 1)
         except (TypeError, ValueError):

@@ -141,6 +141,11 @@ def article_id(outlet: OutletConfig, url: str) -> str:
     return f"{outlet.name}:{article_key(outlet, url)}"
 
 
+def key_of_id(article_id: str, outlet: str) -> str:
+    """The article key inside a corpus id (``{outlet}:{key}``), as the state stores it."""
+    return article_id[len(outlet) + 1:] if article_id.startswith(f"{outlet}:") else article_id
+
+
 def record_id(outlet: OutletConfig, url: str, canonical_url: str | None) -> str:
     """Stable id: the outlet's article key of the canonical URL (else the fetched URL)."""
     for candidate in (canonical_url, url):

@@ -23,7 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from archive.config import OutletConfig
 from archive.corpus import CorpusWriter
-from archive.urls import article_key, record_id
+from archive.urls import article_key, key_of_id, record_id
 from crawler.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class ArticlePipeline:
         state = self.context.state
         if item.get("revisit") and item.get("recheck") and state is not None:
             # the re-checked page is byte-identical to an archived capture: unchanged
-            key = record_id(outlet, item["url"], item.get("canonical_url")).split(":", 1)[1]
+            key = key_of_id(record_id(outlet, item["url"], item.get("canonical_url")), outlet.name)
             state.mark_checked(outlet.name, key, datetime.now(UTC))
             self.stats.inc_value("newsarchive/unchanged")
             raise DropItem(f"unchanged since the last capture: {item['url']}", log_level="DEBUG")
@@ -146,7 +146,7 @@ class ArticlePipeline:
         run skip those URLs too instead of fetching them to find a known article.
         """
         outlet = self.context.outlet
-        key = record["id"].split(":", 1)[1]
+        key = key_of_id(record["id"], self.context.outlet.name)
         fetched = record["fetched_at"] or datetime.now(UTC)
         state.record_article(outlet.name, key, record["url"], record["content_sha256"],
                              record["version"], fetched, record.get("published"))
@@ -154,7 +154,7 @@ class ArticlePipeline:
 
     def remember_aliases(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:
         outlet = self.context.outlet
-        key = record["id"].split(":", 1)[1]
+        key = key_of_id(record["id"], self.context.outlet.name)
         fetched = record["fetched_at"] or datetime.now(UTC)
         for url in {item.get("url"), item.get("request_url")} - {None}:
             alias = article_key(outlet, url)
@@ -169,7 +169,7 @@ class ArticlePipeline:
         then there is a new capture in the WARC but no new corpus version.
         """
         outlet = self.context.outlet.name
-        key = record["id"].split(":", 1)[1]
+        key = key_of_id(record["id"], self.context.outlet.name)
         info = state.article_info(outlet, key)
         if info is None:
             return True
