@@ -107,7 +107,7 @@ def serve(port_queue: multiprocessing.Queue, total: int) -> None:
 
 DRIVER = textwrap.dedent("""
     import json, sys, time
-    from archive.config import load_outlet
+    from archive.outlet.config import load_outlet
     from crawler.run import CrawlOptions, run_crawls
     outlet = load_outlet(sys.argv[1])
     mode, store, workers = sys.argv[2], sys.argv[3], int(sys.argv[4])

@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
-from archive.extract import extract  # noqa: E402
+from archive.extract.extractor import extract  # noqa: E402
 
 EVALSET = ROOT / "bench" / "evalset"
 TOKEN_RE = re.compile(r"\w+")

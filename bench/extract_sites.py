@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from archive.config import load_outlet  # noqa: E402
-from archive.extract import extract  # noqa: E402
+from archive.extract.extractor import extract  # noqa: E402
+from archive.outlet.config import load_outlet  # noqa: E402
 from tests.sites.content import load_content  # noqa: E402
 from tests.sites.server import SampleSite  # noqa: E402
 

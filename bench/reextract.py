@@ -39,12 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from archive.cdxj import index_key_for, index_warc  # noqa: E402
-from archive.config import outlet_from_mapping  # noqa: E402
-from archive.corpus import CorpusWriter  # noqa: E402
-from archive.reextract import default_workers, reextract  # noqa: E402
-from archive.store import LocalStore  # noqa: E402
-from archive.warcread import BACKENDS, iter_captures, scan_bytes  # noqa: E402
+from archive.corpus.records import CorpusWriter  # noqa: E402
+from archive.corpus.reextract import default_workers, reextract  # noqa: E402
+from archive.outlet.config import outlet_from_mapping  # noqa: E402
+from archive.store.base import LocalStore  # noqa: E402
+from archive.warc.cdxj import index_key_for, index_warc  # noqa: E402
+from archive.warc.reader import BACKENDS, iter_captures, scan_bytes  # noqa: E402
 
 MB = 1_000_000
 HOST = "bench.example"

@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from archive.state import ArticleRecord, open_state  # noqa: E402
+from archive.state import open_state  # noqa: E402
+from archive.state.base import ArticleRecord
 
 OUTLET = "rudaw"
 EDITIONS = ("english", "sorani", "kurmanci", "arabic", "turkish", "farsi")

@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from archive.s3config import build_client  # noqa: E402
-from archive.s3store import S3Store  # noqa: E402
+from archive.store.s3.config import build_client  # noqa: E402
+from archive.store.s3.store import S3Store  # noqa: E402
 
 MB = 1_000_000
 BLOCK = 8 << 20

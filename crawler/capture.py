@@ -34,9 +34,10 @@ from scrapy.http import Response
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro
 
-from archive import httphead
-from archive.state import DigestRecord
-from archive.warc import (
+from archive.state.base import DigestRecord
+from archive.warc import httphead
+from archive.warc.record import sha1_digest, warc_date
+from archive.warc.writer import (
     DEFAULT_MAX_SIZE,
     PROFILE_NOT_MODIFIED,
     HttpExchange,
@@ -44,7 +45,6 @@ from archive.warc import (
     WarcWriter,
     default_warcinfo,
 )
-from archive.warcrecord import sha1_digest, warc_date
 from crawler.context import RunContext
 
 logger = logging.getLogger(__name__)

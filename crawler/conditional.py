@@ -13,7 +13,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
-from archive.urls import article_key
+from archive.outlet.urls import article_key
 from crawler.context import RunContext
 
 CONDITIONAL_KINDS = frozenset({"front", "listing", "feed", "sitemap"})

@@ -16,15 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archive.report import new_run_id
-from archive.schedule import RecheckSchedule
-from archive.state import StateStore, default_state_path, open_state
-from archive.store import Store, StoredObject, open_store
+from archive.runs.report import new_run_id
+from archive.state import open_state
+from archive.state.base import StateStore, default_state_path
+from archive.state.schedule import RecheckSchedule
+from archive.store import open_store
+from archive.store.base import Store, StoredObject
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
-    from archive.config import OutletConfig
+    from archive.outlet.config import OutletConfig
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +123,7 @@ class RunContext:
         thread.start()
 
     def _index_and_publish(self, local_path: Path, key: str, sha256: str | None) -> None:
-        from archive.cdxj import index_key_for, index_warc
+        from archive.warc.cdxj import index_key_for, index_warc
 
         index_key = index_key_for(key)
         index_path = self.store.spool_dir / index_key

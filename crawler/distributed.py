@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import Settings
 
-    from archive.config import OutletConfig
+    from archive.outlet.config import OutletConfig
 
 logger = logging.getLogger(__name__)
 

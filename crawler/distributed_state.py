@@ -22,8 +22,7 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 
-from archive.schedule import RecheckSchedule, anchor_time
-from archive.state import (
+from archive.state.base import (
     ArticleRecord,
     ArticleState,
     DigestRecord,
@@ -32,6 +31,7 @@ from archive.state import (
     Validators,
     to_datetime,
 )
+from archive.state.schedule import RecheckSchedule, anchor_time
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
-from archive.netguard import AddressPolicy
+from archive.outlet.netguard import AddressPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archive.config import OutletConfig, OutletConfigError, load_outlet
+from archive.outlet.config import OutletConfig, OutletConfigError, load_outlet
 from spiders import OUTLETS_DIR
 
 

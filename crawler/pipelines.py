@@ -21,9 +21,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from archive.config import OutletConfig
-from archive.corpus import CorpusWriter
-from archive.urls import article_key, key_of_id, record_id
+from archive.corpus.records import CorpusWriter
+from archive.outlet.config import OutletConfig
+from archive.outlet.urls import article_key, key_of_id, record_id
 from crawler.context import RunContext
 
 logger = logging.getLogger(__name__)
@@ -35,11 +35,11 @@ _worker_run_id: str = ""
 def _init_worker(outlet: OutletConfig, run_id: str) -> None:
     global _worker_outlet, _worker_run_id
     _worker_outlet, _worker_run_id = outlet, run_id
-    import archive.article  # noqa: F401  (pay the trafilatura import once per worker)
+    import archive.extract.article  # noqa: F401  (pay the trafilatura import once per worker)
 
 
 def _build(page: dict[str, Any]) -> dict | None:
-    from archive.article import build_record
+    from archive.extract.article import build_record
 
     assert _worker_outlet is not None
     return build_record(page, _worker_outlet, _worker_run_id)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from archive.report import build_report, report_key, write_report
+from archive.runs.report import build_report, report_key, write_report
 from crawler.context import RunContext
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
-from archive.config import OutletConfig
-from archive.report import EXIT_FAILED
+from archive.outlet.config import OutletConfig
+from archive.runs.report import EXIT_FAILED
 from crawler.context import DEFAULT_STORE, new_run_id
 
 logger = logging.getLogger(__name__)

@@ -30,12 +30,12 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.url import url_is_from_any_domain
 
-from archive.charset import header_charset
-from archive.config import Origin, OutletConfig, load_outlet
-from archive.feeds import FeedError, parse_feed
-from archive.netguard import is_restricted_address
-from archive.sitemaps import SitemapError, parse_sitemap
-from archive.urls import article_key, article_key_rules, normalize_url
+from archive.discover.feeds import FeedError, parse_feed
+from archive.discover.sitemaps import SitemapError, parse_sitemap
+from archive.extract.charset import header_charset
+from archive.outlet.config import Origin, OutletConfig, load_outlet
+from archive.outlet.netguard import is_restricted_address
+from archive.outlet.urls import article_key, article_key_rules, normalize_url
 from spiders import OUTLETS_DIR
 
 # Statuses that reach the callbacks (to be counted) instead of being dropped by

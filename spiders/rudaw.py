@@ -20,7 +20,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from scrapy.http import Request, TextResponse
 
-from archive.nextjs import article_items
+from archive.discover.nextjs import article_items
 from spiders.news import NewsSpider
 
 _TITLE_KEYS = ("Title", "title", "Headline", "headline")

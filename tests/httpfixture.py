@@ -229,7 +229,7 @@ def _crawl_main(config_path: str) -> None:
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
-    from archive.config import OutletConfig
+    from archive.outlet.config import OutletConfig
 
     config = json.loads(Path(config_path).read_text())
     store = Path(config["store"])

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.cdxj import index_key_for, index_warc
-from archive.corpus import CorpusWriter
-from archive.store import LocalStore, sha256_file
+from archive.corpus.records import CorpusWriter
+from archive.store.base import LocalStore, sha256_file
+from archive.warc.cdxj import index_key_for, index_warc
 
 WORDS = ("river valley council market bridge harvest winter school library road village "
          "festival museum railway garden province museum teacher orchard mountain lake "

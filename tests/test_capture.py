@@ -313,7 +313,7 @@ def _extension(tmp_path: Path, outlet: bool = True):
     from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
-    from archive.config import OutletConfig
+    from archive.outlet.config import OutletConfig
     from crawler.capture import WarcCaptureExtension
 
     crawler = get_crawler(settings_dict={"NEWSARCHIVE_STORE": str(tmp_path / "store")})

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.cdxj import (
+from archive.store.base import LocalStore
+from archive.warc.cdxj import (
     CdxjLine,
     LocalCopy,
     ensure_index,
@@ -18,8 +19,7 @@ from archive.cdxj import (
     warc_key_for,
     warc_keys,
 )
-from archive.store import LocalStore
-from archive.warcread import BACKENDS, iter_captures, read_capture
+from archive.warc.reader import BACKENDS, iter_captures, read_capture
 from tests.reuse_samples import build_sample_archive
 
 
@@ -111,7 +111,7 @@ def test_decode_entity_undoes_every_encoding_and_survives_broken_bodies():
 
     import brotli
 
-    from archive.warcread import decode_entity
+    from archive.warc.reader import decode_entity
 
     html = "<html><p>Invented text ێ ç</p></html>".encode()
     cases = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.config import Origin, OutletConfigError, load_outlet
+from archive.outlet.config import Origin, OutletConfigError, load_outlet
 
 GOOD = """\
 name: example

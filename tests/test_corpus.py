@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from archive.corpus import CorpusWriter, corpus_files, parse_since, read
-from archive.store import LocalStore
+from archive.corpus.records import CorpusWriter, corpus_files, parse_since, read
+from archive.store.base import LocalStore
 from tests.reuse_samples import build_sample_archive, make_record
 
 

@@ -195,7 +195,8 @@ def test_seen_set_is_compact_and_shared(crawl_redis):
 
 
 def test_deferred_state_publishes_facts_only_with_the_files(crawl_redis):
-    from archive.state import DigestRecord, open_state
+    from archive.state import open_state
+    from archive.state.base import DigestRecord
     from crawler.distributed_state import DeferredState
 
     url, _ = crawl_redis
@@ -223,7 +224,7 @@ def test_deferred_state_publishes_facts_only_with_the_files(crawl_redis):
 
 
 def test_runs_merges_worker_reports(tmp_path):
-    from archive.runs import find_run, list_runs
+    from archive.runs.merge import find_run, list_runs
     from archive.store import open_store
 
     base = {"outlet": "o", "kind": "crawl", "store": str(tmp_path), "exit_status": 0,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from archive.corpus import read
-from archive.export import CORPUS_SCHEMA, export_corpus
+from archive.corpus.export import CORPUS_SCHEMA, export_corpus
+from archive.corpus.records import read
 from crawler.cli import main
 from tests.reuse_samples import build_sample_archive
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from archive.authors import clean_authors
-from archive.charset import decode_html
-from archive.config import load_outlet, outlet_from_mapping
-from archive.extract import EXTRACTOR_INFO, configure, extract
-from archive.languages import to_iso639_3
+from archive.extract.authors import clean_authors
+from archive.extract.charset import decode_html
+from archive.extract.extractor import EXTRACTOR_INFO, configure, extract
+from archive.extract.languages import to_iso639_3
+from archive.outlet.config import load_outlet, outlet_from_mapping
 from tests.sites.content import load_content
 
 EXPECTED = json.loads(

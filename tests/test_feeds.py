@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from archive.feeds import FeedError, parse_date, parse_feed
-from archive.safexml import SafeXMLError, gunzip_capped, parse_xml
+from archive.discover.feeds import FeedError, parse_date, parse_feed
+from archive.discover.safexml import SafeXMLError, gunzip_capped, parse_xml
 
 FEED_URL = "http://news.example/english/rss"
 

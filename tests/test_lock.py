@@ -1,4 +1,4 @@
-"""The run lock: one run per outlet and store, dead holders taken over (archive.lock)."""
+"""The run lock: one run per outlet and store, dead holders taken over (archive.runs.lock)."""
 
 import json
 import os
@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from archive.lock import EXIT_LOCKED, LockHeld, LockInfo, RunLock, lock_path
-from archive.state import default_state_dir
+from archive.runs.lock import EXIT_LOCKED, LockHeld, LockInfo, RunLock, lock_path
+from archive.state.base import default_state_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
 HOLDER = """
 import os, sys, time
 sys.path.insert(0, {root!r})
-from archive.lock import RunLock
+from archive.runs.lock import RunLock
 lock = RunLock({path!r}, outlet="rudaw", store="/srv/archive").acquire()
 if {fork!r}:
     child = os.fork()

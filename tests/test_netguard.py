@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from archive.config import Origin
-from archive.netguard import AddressPolicy, is_restricted_address
+from archive.outlet.config import Origin
+from archive.outlet.netguard import AddressPolicy, is_restricted_address
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.4",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from archive.nextjs import article_items, find_objects, flight_chunks, flight_text
+from archive.discover.nextjs import article_items, find_objects, flight_chunks, flight_text
 
 
 def push(text: str) -> str:

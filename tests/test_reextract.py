@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from archive.article import build_record
-from archive.cdxj import index_key_for, index_warc
-from archive.config import OutletConfig, outlet_from_mapping
-from archive.corpus import CorpusWriter, corpus_files, read
-from archive.reextract import check_options, reextract
-from archive.store import LocalStore
-from archive.warcread import read_capture
+from archive.corpus.records import CorpusWriter, corpus_files, read
+from archive.corpus.reextract import check_options, reextract
+from archive.extract.article import build_record
+from archive.outlet.config import OutletConfig, outlet_from_mapping
+from archive.store.base import LocalStore
+from archive.warc.cdxj import index_key_for, index_warc
+from archive.warc.reader import read_capture
 from crawler.cli import main
 from tests.reuse_samples import Capture, article_html, publish_run_report, write_warc
 
@@ -213,9 +213,9 @@ def test_reuse_on_an_s3_store(crawled, tmp_path: Path, monkeypatch):
 
     import pyarrow.parquet as pq
 
-    from archive.export import export_corpus
-    from archive.s3store import S3Store
-    from archive.wacz import package
+    from archive.corpus.export import export_corpus
+    from archive.store.s3.store import S3Store
+    from archive.warc.wacz import package
     from tests.s3server import seaweedfs
     from tests.test_wacz import wacz_validate
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.replay import PywbServer, ensure_pywb_env, timestamp14
-from archive.warc import HttpExchange, WarcWriter
+from archive.warc.replay import PywbServer, ensure_pywb_env, timestamp14
+from archive.warc.writer import HttpExchange, WarcWriter
 from tests import httpfixture
 
 

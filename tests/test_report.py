@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from archive.report import EXIT_FAILED, EXIT_OK, EXIT_PENDING, build_report, summary_line
-from archive.store import StoredObject
+from archive.runs.report import EXIT_FAILED, EXIT_OK, EXIT_PENDING, build_report, summary_line
+from archive.store.base import StoredObject
 
 
 def test_report_groups_counters_and_lists_files():

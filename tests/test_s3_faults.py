@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from archive.s3config import ObjectLockUnavailable, parse_s3_uri
-from archive.s3store import S3Store, check_reachable
-from archive.store import open_store, sha256_file
-from archive.sync import sync_pending
-from archive.verify import verify_store
+from archive.store import open_store
+from archive.store.base import sha256_file
+from archive.store.s3.config import ObjectLockUnavailable, parse_s3_uri
+from archive.store.s3.store import S3Store, check_reachable
+from archive.store.sync import sync_pending
+from archive.store.verify import verify_store
 from crawler.cli import main as cli_main
 from tests.s3server import FaultProxy, SeaweedFS
 from tests.test_s3store import isolate_aws_env, manifest_for, write_random, write_warc

@@ -18,7 +18,9 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.s3config import (
+from archive.store import open_store
+from archive.store.base import LocalStore, StoreError, sha256_file
+from archive.store.s3.config import (
     AccessDenied,
     BucketMissing,
     CredentialsError,
@@ -26,10 +28,9 @@ from archive.s3config import (
     StoreUnreachable,
     parse_s3_uri,
 )
-from archive.s3store import check_reachable, default_spool_root
-from archive.store import LocalStore, StoreError, open_store, sha256_file
-from archive.sync import sync_pending
-from archive.verify import verify_store
+from archive.store.s3.store import check_reachable, default_spool_root
+from archive.store.sync import sync_pending
+from archive.store.verify import verify_store
 from crawler.cli import main as cli_main
 from tests.s3server import SeaweedFS
 
@@ -315,7 +316,7 @@ def test_our_object_already_there_counts_as_uploaded(uri, tmp_path):
 def test_conditional_write_closes_the_race_after_the_head_check(uri, s3_env, tmp_path,
                                                                 monkeypatch, size, same):
     """Another writer creates the key between our HEAD and our write: If-None-Match wins."""
-    from archive.s3config import ObjectConflict
+    from archive.store.s3.config import ObjectConflict
 
     store = open_store(uri)
     path = write_random(tmp_path / "ours", size)

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from archive.config import load_outlet
-from archive.nextjs import article_items
+from archive.discover.nextjs import article_items
+from archive.outlet.config import load_outlet
 from tests.sites import SampleSite, load_expected
 from tests.sites.conditional import SITE_EPOCH
 from tests.sites.conditional import http_date as http_date_of

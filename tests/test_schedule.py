@@ -1,10 +1,10 @@
-"""The edit-tracking re-check schedule (archive.schedule)."""
+"""The edit-tracking re-check schedule (archive.state.schedule)."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archive.schedule import (
+from archive.state.schedule import (
     RecheckSchedule,
     ScheduleError,
     anchor_time,

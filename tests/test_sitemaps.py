@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from archive.sitemaps import SitemapError, parse_sitemap, robots_sitemaps
+from archive.discover.sitemaps import SitemapError, parse_sitemap, robots_sitemaps
 
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 NEWS_NS = 'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import pytest
 from scrapy.http import HtmlResponse, Request, Response, XmlResponse
 
-from archive.config import load_outlet, outlet_from_mapping
-from archive.feeds import parse_feed
-from archive.sitemaps import parse_sitemap
-from archive.urls import article_id, article_key
+from archive.discover.feeds import parse_feed
+from archive.discover.sitemaps import parse_sitemap
+from archive.outlet.config import load_outlet, outlet_from_mapping
+from archive.outlet.urls import article_id, article_key
 from spiders import OUTLETS_DIR
 from spiders.news import NewsSpider, canonical_link, header_charset, spider_class_for
 from spiders.rudaw import RudawSpider
@@ -343,7 +343,7 @@ def test_helpers():
 
 
 def _flight_items(site, edition: str) -> list[dict]:
-    from archive.nextjs import article_items
+    from archive.discover.nextjs import article_items
 
     with urllib.request.urlopen(site.url(f"/{edition}")) as resp:
         return article_items(resp.read())

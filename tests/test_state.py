@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 import redis
 
-from archive.schedule import RecheckSchedule
-from archive.state import (
+from archive.state import open_state
+from archive.state.base import (
     ArticleRecord,
     DigestRecord,
     Recheck,
-    SQLiteState,
     StateError,
     Validators,
     default_state_dir,
     default_state_path,
-    open_state,
 )
-from archive.state_redis import YOUNG_HORIZON, RedisState
+from archive.state.redis import YOUNG_HORIZON, RedisState
+from archive.state.schedule import RecheckSchedule
+from archive.state.sqlite import SQLiteState
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 H, D = timedelta(hours=1), timedelta(days=1)

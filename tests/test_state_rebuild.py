@@ -1,4 +1,4 @@
-"""`newsarchive state rebuild`: losing the state database loses nothing (archive.rebuild).
+"""`newsarchive state rebuild`: losing the state database loses nothing (archive.state.rebuild).
 
 A small store is built by hand: warcio-written WARCs of two runs (feed with validators,
 two articles, an unchanged re-check written as a revisit, an edited article) plus the
@@ -20,10 +20,11 @@ from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.rebuild import rebuild_state
-from archive.schedule import RecheckSchedule
-from archive.state import DigestRecord, SQLiteState
-from archive.store import LocalStore
+from archive.state.base import DigestRecord
+from archive.state.rebuild import rebuild_state
+from archive.state.schedule import RecheckSchedule
+from archive.state.sqlite import SQLiteState
+from archive.store.base import LocalStore
 from tests.test_state import redis_state, redis_url  # noqa: F401 - fixtures
 
 SITE = "http://site.test"
@@ -254,12 +255,12 @@ class _ForwardOnly(io.RawIOBase):
 def test_rebuild_from_cdxj_indexes(crawled, tmp_path, monkeypatch, streaming, limit):
     store, live, digests, _ = crawled
     warcs = sorted(store.list_keys("warc/"))
-    # as archive.cdxj indexes: POST-append mode, file names relative to the store
+    # as archive.warc.cdxj indexes: POST-append mode, file names relative to the store
     _index(store, "indexes/rudaw/all.cdxj", warcs, "-p", "--dir-root", str(store.root))
     if streaming:
         store = StreamingStore(store.root)
     if limit:  # read record heads in several passes, as for a huge index
-        monkeypatch.setattr("archive.rebuild.PENDING_LIMIT", limit)
+        monkeypatch.setattr("archive.state.rebuild.PENDING_LIMIT", limit)
     rebuilt = SQLiteState(tmp_path / "rebuilt.sqlite3")
     result = rebuild_state(store, rebuilt, validator_urls=[FEED], now=NOW)
     assert result.problems == []

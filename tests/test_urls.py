@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from archive.config import outlet_from_mapping
-from archive.urls import article_id, article_key, normalize_url
+from archive.outlet.config import outlet_from_mapping
+from archive.outlet.urls import article_id, article_key, normalize_url
 
 
 @pytest.mark.parametrize("url, expected", [

@@ -18,10 +18,10 @@ from typing import BinaryIO
 import pytest
 from surt import surt
 
-from archive.cdxj import index_key_for, index_warc
-from archive.corpus import CorpusWriter
-from archive.store import LocalStore, StoredObject
-from archive.wacz import WaczError, build_wacz, package
+from archive.corpus.records import CorpusWriter
+from archive.store.base import LocalStore, StoredObject
+from archive.warc.cdxj import index_key_for, index_warc
+from archive.warc.wacz import WaczError, build_wacz, package
 from crawler.cli import main
 from tests.reuse_samples import (
     Capture,

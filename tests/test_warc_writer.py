@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.warc import (
+from archive.warc.writer import (
     PROFILE_IDENTICAL,
     PROFILE_NOT_MODIFIED,
     HttpExchange,

@@ -9,10 +9,11 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from archive.config import OutletConfig, OutletConfigError
-from archive.lock import LockHeld, RunLock
-from archive.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
-from archive.store import StoreError, open_store
+from archive.outlet.config import OutletConfig, OutletConfigError
+from archive.runs.lock import LockHeld, RunLock
+from archive.runs.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
+from archive.store import open_store
+from archive.store.base import StoreError
 from crawler.commands import add_object_lock_arguments, add_store_argument
 from crawler.context import parse_since
 from crawler.distributed_redis import DistributedError, check_worker_id, connect, split_redis_url
@@ -92,7 +93,7 @@ def check_store(uri: str) -> bool:
     store = open_store(uri)
     if not uri.startswith("s3://"):
         return True
-    from archive.s3store import check_reachable
+    from archive.store.s3.store import check_reachable
 
     reachable = check_reachable(store)
     if not reachable:

@@ -12,8 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from archive.config import OutletConfigError
-from archive.report import EXIT_USAGE
+from archive.outlet.config import OutletConfigError
+from archive.runs.report import EXIT_USAGE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_SITE = REPO_ROOT / "tests" / "sites" / "server.py"

@@ -1,7 +1,7 @@
 """Reuse of what was captured: ``wacz``, ``reextract``, ``corpus export`` and ``replay``.
 
-Thin argparse layer over archive.wacz, archive.reextract, archive.export and
-archive.replay; every command works on a local directory store and on s3://bucket/prefix.
+Thin argparse layer over archive.warc.wacz, archive.corpus.reextract, archive.corpus.export and
+archive.warc.replay; every command works on a local directory store and on s3://bucket/prefix.
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from archive.config import OutletConfig, OutletConfigError
-from archive.report import EXIT_FAILED, EXIT_STORE, EXIT_USAGE
-from archive.store import Store, StoreError, open_store
+from archive.outlet.config import OutletConfig, OutletConfigError
+from archive.runs.report import EXIT_FAILED, EXIT_STORE, EXIT_USAGE
+from archive.store import open_store
+from archive.store.base import Store, StoreError
 from crawler.commands import add_store_argument
 
 
@@ -103,7 +104,7 @@ def _open(uri: str) -> Store | None:
 def _outlet_name(value: str) -> str:
     """An outlet name, or the name inside an outlet YAML file given by path."""
     if value.endswith((".yaml", ".yml")) or os.sep in value:
-        from archive.config import load_outlet
+        from archive.outlet.config import load_outlet
 
         return load_outlet(value).name
     return value
@@ -123,7 +124,7 @@ def parse_options(pairs: list[str]) -> dict:
 
 
 def run_wacz(args: argparse.Namespace) -> int:
-    from archive.wacz import WaczError, package, publish_wacz
+    from archive.warc.wacz import WaczError, package, publish_wacz
 
     store = _open(args.store)
     if store is None:
@@ -155,7 +156,7 @@ def run_wacz(args: argparse.Namespace) -> int:
 
 
 def run_reextract(args: argparse.Namespace) -> int:
-    from archive.reextract import reextract
+    from archive.corpus.reextract import reextract
     from crawler.outlets import resolve_outlet
 
     try:
@@ -191,7 +192,7 @@ def run_reextract(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from archive.export import export_corpus
+    from archive.corpus.export import export_corpus
 
     store = _open(args.store)
     if store is None:
@@ -215,13 +216,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     try:
-        from archive.replay import PywbError, PywbServer
+        from archive.warc.replay import PywbError, PywbServer
     except ModuleNotFoundError as exc:
-        if exc.name != "archive.replay":
+        if exc.name != "archive.warc.replay":
             raise
-        _error("replay is not available in this installation (archive.replay is missing)")
+        _error("replay is not available in this installation (archive.warc.replay is missing)")
         return EXIT_FAILED
-    from archive.cdxj import LocalCopy, warc_keys
+    from archive.warc.cdxj import LocalCopy, warc_keys
 
     store = _open(args.store)
     if store is None:

@@ -11,8 +11,8 @@ import argparse
 import json
 import sys
 
-from archive.report import EXIT_STORE
-from archive.store import StoreError
+from archive.runs.report import EXIT_STORE
+from archive.store.base import StoreError
 from crawler.commands import add_store_argument
 
 EXIT_NOT_FOUND = 1
@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from archive.runs import find_run, list_runs
+    from archive.runs.merge import find_run, list_runs
     from archive.store import open_store
 
     try:

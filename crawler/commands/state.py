@@ -7,9 +7,10 @@ import os
 import sys
 from pathlib import Path
 
-from archive.config import OutletConfigError
-from archive.report import EXIT_FAILED, EXIT_USAGE
-from archive.store import StoreError, open_store
+from archive.outlet.config import OutletConfigError
+from archive.runs.report import EXIT_FAILED, EXIT_USAGE
+from archive.store import open_store
+from archive.store.base import StoreError
 from crawler.commands import add_store_argument
 
 HELP = """\
@@ -42,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    from archive.rebuild import rebuild_state
-    from archive.state import default_state_path, open_state
+    from archive.state import open_state
+    from archive.state.base import default_state_path
+    from archive.state.rebuild import rebuild_state
     from crawler.outlets import registered_outlets, resolve_outlet
 
     try:

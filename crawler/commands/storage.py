@@ -13,9 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-from archive.report import EXIT_STORE, EXIT_USAGE
-from archive.s3config import StoreUnreachable
-from archive.store import StoreError
+from archive.runs.report import EXIT_STORE, EXIT_USAGE
+from archive.store.base import StoreError
+from archive.store.s3.config import StoreUnreachable
 from crawler.commands import add_object_lock_arguments, add_store_argument
 
 EXIT_OK = 0
@@ -57,7 +57,7 @@ def _open(args: argparse.Namespace, **s3_options):
     from archive.store import open_store
 
     if args.store.startswith("s3://"):
-        from archive.s3store import S3Store
+        from archive.store.s3.store import S3Store
 
         return S3Store.from_uri(args.store, **{k: v for k, v in s3_options.items()
                                                if v is not None})
@@ -69,7 +69,7 @@ def _error(message: object) -> None:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    from archive.sync import sync_pending
+    from archive.store.sync import sync_pending
 
     try:
         store = _open(args, create_bucket=args.create_bucket or None,
@@ -102,7 +102,7 @@ def run_sync(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from archive.verify import verify_store
+    from archive.store.verify import verify_store
 
     try:
         store = _open(args)

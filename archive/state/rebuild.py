@@ -1,0 +1,451 @@
+"""Rebuild the crawl state from a store: the state is a cache, the store is the truth.
+
+``newsarchive state rebuild`` calls ``rebuild_state``.  It reads
+
+1. the corpus (``corpus/**/*.jsonl.gz``): every article version -> archived keys,
+   versions, content hashes, first/last capture times, publication dates;
+2. the CDXJ indexes under ``indexes/`` when present (cdxj-indexer format), else the
+   WARCs themselves (``warc/**/*.warc.gz``): every response record -> the first capture
+   of its payload digest (earliest date wins); every later fetch of a young article's
+   URL (a revisit from an unchanged re-check) -> its last-check time; the latest
+   ETag/Last-Modified of the feed/sitemap/front URLs given in ``validator_urls``.
+
+CDXJ lines carry no record id (unless indexed with ``-f warc-record-id,warc-date``), so
+for those lines the record head is read at its offset: a few hundred bytes per record
+instead of decompressing every payload.  WARCs no index mentions are scanned in full.
+
+All writes are the state's order-independent merges, so the result does not depend on
+listing order and rebuilding into a non-empty state only adds what is missing.  For an
+exact copy of the store's knowledge rebuild into an empty state (``state.clear()``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import time
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from archive.state.schedule import parse_datetime
+from archive.state.base import ArticleRecord, DigestRecord, StateStore
+from archive.store.base import Store
+from archive.outlet.urls import key_of_id
+
+_WARC_ERRORS = (OSError, EOFError, ValueError, zlib.error, ArchiveLoadFailed)
+INDEX_SUFFIXES = (".cdxj", ".cdxj.gz", ".cdx", ".cdx.gz")
+WARC_SUFFIXES = (".warc.gz", ".warc")
+DEFAULT_RECHECK_WINDOW = timedelta(days=366)
+PENDING_LIMIT = 100_000  # index lines held before their record heads are read
+
+
+@dataclass
+class RebuildResult:
+    """What a rebuild read and restored (printed by the CLI, asserted by tests)."""
+
+    corpus_files: int = 0
+    corpus_records: int = 0
+    articles: dict[str, int] = field(default_factory=dict)  # outlet -> keys in the state
+    index_files: int = 0
+    index_lines: int = 0
+    warc_files_scanned: int = 0
+    warc_records: int = 0
+    record_heads_read: int = 0  # heads read at an offset to complete CDXJ lines
+    captures: int = 0  # response captures offered to the digest table
+    digests: int = 0  # distinct digests in the state afterwards
+    rechecks: int = 0  # articles whose last-check time came from a later fetch
+    validators: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        articles = sum(self.articles.values())
+        return (f"{articles} articles ({self.corpus_records} corpus records in "
+                f"{self.corpus_files} files), {self.digests} payload digests from "
+                f"{self.captures} captures ({self.index_files} CDXJ indexes, "
+                f"{self.warc_files_scanned} WARCs scanned), {self.rechecks} re-check times, "
+                f"{self.validators} validators, {len(self.problems)} problems, "
+                f"{self.seconds:.1f} s")
+
+
+@dataclass(frozen=True)
+class _Capture:
+    """One response/revisit record as seen in an index line or a WARC."""
+
+    url: str
+    date: str  # ISO 8601 (exact WARC-Date when known)
+    digest: str | None
+    revisit: bool
+    status: str
+    warc_key: str
+    offset: int | None
+    length: int | None
+    record_id: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    has_headers: bool = False
+
+
+def _outlet_of(key: str) -> str:
+    """``warc/<outlet>/...`` or ``corpus/<outlet>/...`` -> outlet."""
+    parts = key.split("/")
+    return parts[1] if len(parts) > 2 else ""
+
+
+def _ts14_to_iso(ts: str) -> str:
+    ts = (ts + "00000000000000")[:14]
+    return f"{ts[:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"
+
+
+class _Rebuild:
+    def __init__(self, store: Store, state: StateStore, outlets: set[str] | None,
+                 validator_urls: set[str], window_start: datetime,
+                 progress: Callable[[str], None] | None):
+        self.store, self.state = store, state
+        self.outlets = outlets
+        self.validator_urls = validator_urls
+        self.window_start = window_start
+        self.progress = progress or (lambda message: None)
+        self.result = RebuildResult()
+        self.young: dict[str, tuple[str, str]] = {}  # url -> (outlet, key), young articles
+        self.checked: dict[tuple[str, str], datetime] = {}
+        self.latest_validators: dict[
+            str, tuple[datetime, str | None, str | None, str | None]] = {}
+        self.validator_candidates: dict[str, list[_Capture]] = {}
+        self.digests: list[DigestRecord] = []
+
+    def wanted(self, outlet: str) -> bool:
+        return self.outlets is None or outlet in self.outlets
+
+    def problem(self, message: str) -> None:
+        self.result.problems.append(message)
+
+    # ---- corpus ------------------------------------------------------------------------
+
+    def read_corpus(self) -> None:
+        for key in self.store.list_keys("corpus/"):
+            if not key.endswith((".jsonl.gz", ".jsonl")) or not self.wanted(_outlet_of(key)):
+                continue
+            self.result.corpus_files += 1
+            self.progress(f"corpus {key}")
+            by_outlet: dict[str, list[ArticleRecord]] = {}
+            for record in self._corpus_records(key):
+                outlet = str(record.get("outlet") or _outlet_of(key))
+                article = self._article(record, outlet, key)
+                if article is not None and self.wanted(outlet):
+                    by_outlet.setdefault(outlet, []).append(article)
+                    if len(by_outlet[outlet]) >= 5000:
+                        self.state.record_articles(outlet, by_outlet.pop(outlet))
+            for outlet, articles in by_outlet.items():
+                self.state.record_articles(outlet, articles)
+
+    def _corpus_records(self, key: str) -> Iterator[dict]:
+        try:
+            with self.store.open_read(key) as raw:
+                stream = gzip.open(raw, "rt", encoding="utf-8") if key.endswith(".gz") else \
+                    io.TextIOWrapper(raw, encoding="utf-8")
+                for number, line in enumerate(stream, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        self.problem(f"{key}:{number}: not JSON")
+                        continue
+                    if isinstance(record, dict):
+                        self.result.corpus_records += 1
+                        yield record
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            self.problem(f"{key}: unreadable corpus file ({exc})")
+
+    def _article(self, record: dict, outlet: str, where: str) -> ArticleRecord | None:
+        rid, url = record.get("id"), record.get("url")
+        fetched = parse_datetime(record.get("fetched_at"))
+        sha = record.get("content_sha256")
+        if not (isinstance(rid, str) and isinstance(url, str) and fetched and sha):
+            self.problem(f"{where}: record {rid!r} lacks id/url/fetched_at/content_sha256")
+            return None
+        key = key_of_id(rid, outlet)
+        try:
+            version = int(record.get("version") or 1)
+        except (TypeError, ValueError):
+            version = 1
+        published = record.get("published")
+        if fetched >= self.window_start:
+            for address in (url, record.get("canonical_url")):
+                if isinstance(address, str) and address:
+                    self.young[address] = (outlet, key)
+        return ArticleRecord(key, url, str(sha), version, fetched,
+                             published if isinstance(published, str) else None)
+
+    # ---- captures: indexes first, then the WARCs no index covers ----------------------
+
+    def read_captures(self) -> None:
+        warc_keys = [k for k in self.store.list_keys("warc/")
+                     if k.endswith(WARC_SUFFIXES) and self.wanted(_outlet_of(k))]
+        by_name: dict[str, str] = {}
+        for key in warc_keys:
+            by_name.setdefault(key.rsplit("/", 1)[-1], key)
+        known = set(warc_keys)
+        covered: set[str] = set()
+        index_keys = [k for k in self.store.list_keys("indexes/") if k.endswith(INDEX_SUFFIXES)]
+        for index_key in index_keys:
+            self.result.index_files += 1
+            self.progress(f"index {index_key}")
+            pending: dict[str, list[_Capture]] = {}
+            held = 0
+            for capture in self._index_lines(index_key, known, by_name):
+                covered.add(capture.warc_key)
+                if capture.digest and not capture.revisit and not capture.record_id:
+                    pending.setdefault(capture.warc_key, []).append(capture)
+                    held += 1
+                    if held >= PENDING_LIMIT:  # bound memory on huge indexes
+                        self._complete_all(pending)
+                        pending, held = {}, 0
+                else:
+                    self.take(capture)
+            self._complete_all(pending)
+        for warc_key in warc_keys:
+            if warc_key not in covered:
+                self.progress(f"warc {warc_key}")
+                self.result.warc_files_scanned += 1
+                for capture in self._scan_warc(warc_key):
+                    self.take(capture)
+        self.flush_digests()
+
+    def _index_lines(self, key: str, known: set[str], by_name: dict[str, str]
+                     ) -> Iterator[_Capture]:
+        try:
+            with self.store.open_read(key) as raw:
+                stream = gzip.open(raw, "rt", encoding="utf-8") if key.endswith(".gz") else \
+                    io.TextIOWrapper(raw, encoding="utf-8")
+                for number, line in enumerate(stream, 1):
+                    try:
+                        capture = self._index_line(line, known, by_name)
+                    except ValueError:
+                        self.problem(f"{key}:{number}: not a CDXJ line")
+                        continue
+                    if capture is not None:
+                        self.result.index_lines += 1
+                        yield capture
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            self.problem(f"{key}: unreadable index ({exc})")
+
+    def _index_line(self, line: str, known: set[str], by_name: dict[str, str]
+                    ) -> _Capture | None:
+        """One CDXJ line -> a capture, None for lines to ignore; ValueError if malformed."""
+        line = line.strip()
+        if not line or line.startswith("!"):
+            return None
+        parts = line.split(" ", 2)
+        if len(parts) < 3:
+            raise ValueError(line)
+        data = json.loads(parts[2])
+        if not isinstance(data, dict):
+            raise ValueError(line)
+        try:
+            offset = int(data["offset"]) if "offset" in data else None
+            length = int(data["length"]) if "length" in data else None
+        except (TypeError, ValueError):
+            raise ValueError(line) from None
+        url, filename = data.get("url"), data.get("filename")
+        if not isinstance(url, str) or not isinstance(filename, str) or url.startswith("urn:"):
+            return None
+        status = str(data.get("status") or "")
+        revisit = data.get("mime") == "warc/revisit"
+        if not status and not revisit:
+            return None  # resource/metadata records: nothing a revisit would point to
+        name = filename.lstrip("/")
+        warc_key = name if name in known else by_name.get(name.rsplit("/", 1)[-1], "")
+        if not warc_key:
+            if self.outlets is None:
+                self.problem(f"index names {filename!r}, which is not in the store")
+            return None
+        record_id = data.get("warc-record-id") or data.get("recordid") or ""
+        date = data.get("warc-date") or _ts14_to_iso(parts[1])
+        return _Capture(url, date, data.get("digest"), revisit, status, warc_key, offset,
+                        length, record_id)
+
+    def _complete_all(self, pending: dict[str, list[_Capture]]) -> None:
+        for warc_key, captures in pending.items():
+            for capture in self._complete(warc_key, captures):
+                self.take(capture)
+
+    def _complete(self, warc_key: str, captures: list[_Capture]) -> Iterator[_Capture]:
+        """Read the head of each record an index line points at (record id, exact date)."""
+        captures.sort(key=lambda c: c.offset or 0)
+        try:
+            with self.store.open_read(warc_key) as raw:
+                position = 0
+                for capture in captures:
+                    if capture.offset is None or capture.length is None:
+                        continue
+                    if getattr(raw, "seekable", lambda: False)():
+                        raw.seek(capture.offset)
+                    elif capture.offset >= position:
+                        _skip(raw, capture.offset - position)
+                    else:
+                        continue
+                    chunk = _read_exact(raw, capture.length)
+                    position = capture.offset + len(chunk)
+                    self.result.record_heads_read += 1
+                    try:
+                        found = next(_records(io.BytesIO(chunk), warc_key, capture.offset),
+                                     None)
+                    except _WARC_ERRORS:
+                        found = None
+                    if found is None or found.url != capture.url:
+                        self.problem(f"{warc_key}: no record for {capture.url} at offset "
+                                     f"{capture.offset}, where an index puts it")
+                        continue
+                    yield found
+        except _WARC_ERRORS as exc:
+            self.problem(f"{warc_key}: cannot read records listed in an index ({exc})")
+
+    def _scan_warc(self, warc_key: str) -> Iterator[_Capture]:
+        try:
+            with self.store.open_read(warc_key) as raw:
+                yield from _records(raw, warc_key, 0, self.result)
+        except _WARC_ERRORS as exc:
+            self.problem(f"{warc_key}: unreadable WARC ({exc})")
+
+    # ---- what a capture tells ----------------------------------------------------------
+
+    def take(self, capture: _Capture) -> None:
+        when = parse_datetime(capture.date)
+        if when is None:
+            self.problem(f"{capture.warc_key}: bad date {capture.date!r} for {capture.url}")
+            return
+        if capture.digest and not capture.revisit and capture.record_id:
+            self.digests.append(DigestRecord(capture.digest, capture.url, capture.date,
+                                              capture.record_id, capture.warc_key,
+                                              capture.offset, _outlet_of(capture.warc_key)))
+            self.result.captures += 1
+            if len(self.digests) >= 5000:
+                self.flush_digests()
+        article = self.young.get(capture.url)
+        if article is not None and when > self.checked.get(article, when - timedelta(1)):
+            self.checked[article] = when
+        if capture.url in self.validator_urls and capture.status in ("200", "304"):
+            if capture.has_headers:
+                self._validator(capture.url, when, capture.etag, capture.last_modified,
+                                capture.date if capture.status == "200" else None)
+            else:
+                self.validator_candidates.setdefault(capture.url, []).append(capture)
+
+    def flush_digests(self) -> None:
+        if self.digests:
+            self.state.record_digests(self.digests)
+            self.digests = []
+
+    def _validator(self, url: str, when: datetime, etag: str | None, modified: str | None,
+                   captured: str | None = None) -> None:
+        if etag is None and modified is None:
+            return
+        current = self.latest_validators.get(url)
+        if current is None or when > current[0]:
+            if captured is None and current is not None:
+                captured = current[3]  # a 304 keeps pointing at the last full capture
+            self.latest_validators[url] = (when, etag, modified, captured)
+
+    def finish(self) -> None:
+        for url, candidates in self.validator_candidates.items():
+            candidates.sort(key=lambda c: c.date, reverse=True)
+            for capture in candidates:  # newest first, until one carries validators
+                heads = list(self._complete(capture.warc_key, [capture]))
+                when = parse_datetime(heads[0].date) if heads else None
+                if when and (heads[0].etag or heads[0].last_modified):
+                    self._validator(url, when, heads[0].etag, heads[0].last_modified,
+                                    heads[0].date)
+                    break
+        for url, (_, etag, modified, captured) in self.latest_validators.items():
+            self.state.set_validators(url, etag, modified, captured)
+            self.result.validators += 1
+        for (outlet, key), when in self.checked.items():
+            info = self.state.article_info(outlet, key)
+            if info is not None and when > info.last_checked:
+                self.state.mark_checked(outlet, key, when)
+                self.result.rechecks += 1
+
+
+def _read_exact(stream: BinaryIO, count: int) -> bytes:
+    """``count`` bytes or up to EOF (stream reads, e.g. from S3, may return short)."""
+    parts, wanted = [], count
+    while wanted > 0:
+        chunk = stream.read(wanted)
+        if not chunk:
+            break
+        parts.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(parts)
+
+
+def _skip(stream: BinaryIO, count: int) -> None:
+    while count > 0:
+        chunk = stream.read(min(count, 1 << 20))
+        if not chunk:
+            raise EOFError("WARC shorter than its index says")
+        count -= len(chunk)
+
+
+def _records(stream: BinaryIO, warc_key: str, base: int,
+             result: RebuildResult | None = None) -> Iterator[_Capture]:
+    """Response and revisit records of a WARC stream (offsets relative to ``base``)."""
+    iterator = ArchiveIterator(stream)
+    for record in iterator:
+        if result is not None:
+            result.warc_records += 1
+        if record.rec_type is None:
+            raise ArchiveLoadFailed(f"no WARC record at offset {iterator.get_record_offset()}")
+        if record.rec_type not in ("response", "revisit"):
+            continue
+        headers = record.rec_headers
+        url = headers.get_header("WARC-Target-URI")
+        if not url:
+            continue
+        http = record.http_headers
+        status = http.get_statuscode() if http else ""
+        yield _Capture(
+            url=url, date=headers.get_header("WARC-Date") or "",
+            digest=headers.get_header("WARC-Payload-Digest"),
+            revisit=record.rec_type == "revisit", status=status or "", warc_key=warc_key,
+            offset=base + iterator.get_record_offset(), length=None,
+            record_id=headers.get_header("WARC-Record-ID") or "",
+            etag=http.get_header("ETag") if http else None,
+            last_modified=http.get_header("Last-Modified") if http else None,
+            has_headers=True)
+
+
+def rebuild_state(store: Store, state: StateStore, *, outlets: Iterable[str] | None = None,
+                  validator_urls: Iterable[str] = (),
+                  recheck_window: timedelta = DEFAULT_RECHECK_WINDOW,
+                  now: datetime | None = None,
+                  progress: Callable[[str], None] | None = None) -> RebuildResult:
+    """Repopulate ``state`` from ``store``; see the module docstring for what is read.
+
+    ``outlets`` limits the rebuild to those outlets' corpus files and WARCs.
+    ``validator_urls``: the feed/sitemap/front URLs of the outlets (their latest ETag and
+    Last-Modified are restored).  Re-check times are restored for articles first captured
+    within ``recheck_window`` before ``now`` (older ones are never re-checked again).
+    """
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    job = _Rebuild(store, state, set(outlets) if outlets is not None else None,
+                   set(validator_urls), now - recheck_window, progress)
+    job.read_corpus()
+    job.read_captures()
+    job.finish()
+    result = job.result
+    seen_outlets = {_outlet_of(k) for k in store.list_keys("corpus/")}
+    for outlet in sorted(o for o in seen_outlets if o and job.wanted(o)):
+        result.articles[outlet] = state.count_articles(outlet)
+    result.digests = state.count_digests()
+    result.seconds = time.monotonic() - started
+    return result

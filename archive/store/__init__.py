@@ -1,0 +1,24 @@
+"""Stores: where finished files end up; ``open_store`` picks a local directory or S3.
+
+``base`` holds the protocol and ``LocalStore``; ``s3/`` the S3 store (config, spool,
+uploader); ``manifest``, ``sync`` and ``verify`` work on any store.
+"""
+
+from __future__ import annotations
+
+import os
+
+from archive.store.base import LocalStore, Store, StoredObject, StoreError
+
+__all__ = ["LocalStore", "Store", "StoreError", "StoredObject", "open_store"]
+
+def open_store(uri: str | os.PathLike) -> Store:
+    """A store for ``uri``: ``s3://bucket/prefix`` or a local directory path."""
+    text = os.fspath(uri)
+    if text.startswith("s3://"):
+        from archive.store.s3.store import S3Store  # boto3 is only imported when S3 is used
+
+        return S3Store.from_uri(text)
+    if "://" in text:
+        raise StoreError(f"unsupported store URI {text!r}: use a directory or s3://bucket/prefix")
+    return LocalStore(text)

@@ -1,0 +1,349 @@
+"""WACZ 1.1.1 packages of an outlet's WARCs, for ReplayWeb.page and other archive readers.
+
+A WACZ is a zip: ``archive/*.warc.gz`` (the WARCs, byte for byte), ``indexes/index.cdx.gz``
++ ``indexes/index.idx`` (a compressed CDXJ index: gzip blocks of sorted lines plus a small
+index of the blocks, so a reader loads only the blocks it needs), ``pages/pages.jsonl``
+(one entry per article: url, ts, title and the extracted text, so ReplayWeb.page can list
+and full-text search the articles), ``datapackage.json`` (every file with its sha256 and
+size) and ``datapackage-digest.json`` (the sha256 of ``datapackage.json``).
+
+Why not ``wacz create``: py-wacz builds the index in memory and re-reads every member to
+hash it; scrapy-webarchive builds the whole zip in memory.  Here everything streams to
+disk: WARCs are copied from the store into ZIP_STORED entries (already gzip, and readers
+need to seek into them) while their sha256 is computed, the index is a heap merge of the
+per-WARC CDXJ files under ``indexes/`` (already sorted), and zip64 is used whenever an
+entry's size is unknown or large.  Memory stays flat whatever the WACZ size.
+
+Which WARCs: those of one crawl run (``run_id``: the WARC keys in its run report), or those
+holding any capture at or after ``since``, or all of the outlet's.  WARCs holding the
+originals of revisit records are added, so every revisit in the package resolves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from archive.warc.cdxj import (
+    LocalCopy,
+    ensure_index,
+    index_key_for,
+    merged_lines,
+    read_index,
+    warc_keys,
+)
+from archive.corpus.records import parse_since, read
+from archive.store.base import LocalStore, Store, StoreError
+
+WACZ_VERSION = "1.1.1"
+INDEX_LINES_PER_BLOCK = 1024  # what ReplayWeb.page and py-wacz use
+CHUNK = 1 << 20
+SOFTWARE = "newsarchive"
+
+
+class WaczError(RuntimeError):
+    """Nothing to package, or an input the package cannot be built from."""
+
+
+@dataclass
+class WaczContents:
+    """What went into a package (for the CLI summary and tests)."""
+
+    path: Path
+    warcs: list[str] = field(default_factory=list)  # store keys
+    pages: int = 0
+    index_lines: int = 0
+    pages_without_capture: int = 0
+
+
+def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
+    return moment.timetuple()[:6]  # type: ignore[return-value]
+
+
+def _ts14(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S")
+
+
+def _iso_from_ts14(ts: str) -> str:
+    return f"{ts[0:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"
+
+
+# ---- choosing the WARCs -------------------------------------------------------------------
+
+def run_warc_keys(store: Store, outlet: str, run_id: str) -> list[str]:
+    """The WARCs a crawl run published, from its run report (the run's manifest)."""
+    key = f"runs/{outlet}/{run_id}.json"
+    if not store.exists(key):
+        raise WaczError(f"no run report {key} in {store.uri}: unknown run id for {outlet}")
+    with store.open_read(key) as handle:
+        report = json.load(handle)
+    keys = [f["key"] for f in report.get("files", []) if str(f.get("key", "")).startswith("warc/")]
+    return sorted(keys)
+
+
+def _latest_ts(store: Store, warc_key: str) -> str:
+    return max((line.timestamp for line in read_index(store, index_key_for(warc_key))),
+               default="")
+
+
+def _revisit_originals(store: Store, chosen: list[str], candidates: list[str]) -> list[str]:
+    """WARCs among ``candidates`` holding the originals of revisits in ``chosen``."""
+    wanted: set[tuple[str, str]] = set()  # (payload digest, url) of each revisit
+    for key in chosen:
+        for line in read_index(store, index_key_for(key)):
+            if line.is_revisit and line.fields.get("digest"):
+                wanted.add((line.fields["digest"], line.fields.get("url", "")))
+    if not wanted:
+        return []
+    have = set()
+    for key in chosen:
+        for line in read_index(store, index_key_for(key)):
+            if not line.is_revisit:
+                have.add((line.fields.get("digest"), line.fields.get("url", "")))
+    wanted -= have
+    digests = {digest for digest, _ in wanted}
+    extra = []
+    for key in candidates:
+        if key in chosen or not wanted:
+            continue
+        found = {(line.fields.get("digest"), line.fields.get("url", ""))
+                 for line in read_index(store, index_key_for(key))
+                 if not line.is_revisit and line.fields.get("digest") in digests}
+        # identical-payload revisits may point at another URL: match on digest alone
+        hit = {w for w in wanted if w in found or w[0] in {d for d, _ in found}}
+        if hit:
+            extra.append(key)
+            wanted -= hit
+    return extra
+
+
+def select_warcs(store: Store, outlet: str, run_id: str | None = None,
+                 since: datetime | None = None,
+                 copies: LocalCopy | None = None) -> tuple[list[str], list[str]]:
+    """WARC keys for a package: the chosen ones (see the module docstring) and the extra
+    ones holding originals of their revisits.  Every one gets a CDXJ index if it lacks one."""
+    every = warc_keys(store, outlet)
+    chosen = run_warc_keys(store, outlet, run_id) if run_id else list(every)
+    missing = [k for k in chosen if not store.exists(k)]
+    if missing:
+        raise WaczError(f"run report lists WARCs missing from the store: {', '.join(missing)}")
+    for key in sorted(set(chosen) | set(every)):
+        ensure_index(store, key, copies)
+    if since is not None:
+        cutoff = _ts14(since)
+        chosen = [k for k in chosen if _latest_ts(store, k) >= cutoff]
+    if not chosen:
+        what = " ".join(filter(None, [f"run {run_id}" if run_id else "",
+                                      f"since {since:%Y-%m-%d %H:%M:%S}" if since else ""]))
+        raise WaczError(f"no WARCs of outlet {outlet!r} in {store.uri} match {what or 'at all'}")
+    return sorted(chosen), sorted(_revisit_originals(store, chosen, every))
+
+
+# ---- the zip --------------------------------------------------------------------------------
+
+class _PackageWriter:
+    """Adds members to a zip on disk, hashing each one while it streams through."""
+
+    def __init__(self, path: Path, created: datetime):
+        self.zip = zipfile.ZipFile(path, "w", allowZip64=True)
+        self.date_time = _zip_time(created)
+        self.resources: list[dict[str, Any]] = []
+
+    def add_stream(self, name: str, source: IO[bytes], size: int | None = None,
+                   compress: bool = False) -> None:
+        info = zipfile.ZipInfo(name, self.date_time)
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+        info.external_attr = 0o644 << 16
+        if size is not None:
+            info.file_size = size  # lets zipfile choose zip64 for entries over 4 GiB
+        digest, written = hashlib.sha256(), 0
+        with self.zip.open(info, "w", force_zip64=size is None) as sink:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                sink.write(chunk)
+                written += len(chunk)
+        if size is not None and written != size:
+            raise WaczError(f"{name}: expected {size} bytes, copied {written}")
+        self.resources.append({"name": Path(name).name.lower(), "path": name,
+                               "hash": f"sha256:{digest.hexdigest()}", "bytes": written})
+
+    def add_file(self, name: str, path: Path, compress: bool = False) -> None:
+        with open(path, "rb") as source:
+            self.add_stream(name, source, path.stat().st_size, compress)
+
+    def add_bytes(self, name: str, data: bytes, compress: bool = True) -> None:
+        self.add_stream(name, io.BytesIO(data), len(data), compress)
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _write_index(store: Store, keys: list[str], idx_path: Path, cdx_path: Path,
+                 wanted: set[tuple[str, int]]) -> tuple[int, dict[tuple[str, int], str]]:
+    """Merge the per-WARC indexes into ``index.cdx.gz`` + ``index.idx`` (cdxj-indexer's
+    compressed CDXJ format); also return the timestamps of the ``wanted`` captures."""
+    from cdxj_indexer.main import CompressedWriter
+
+    found: dict[tuple[str, int], str] = {}
+    lines = 0
+    with open(idx_path, "w", encoding="utf-8") as idx, open(cdx_path, "wb") as cdx:
+        writer = CompressedWriter(idx, data_out=cdx, num_lines=INDEX_LINES_PER_BLOCK,
+                                  data_out_name="index.cdx.gz", digest_records=True)
+        for line in merged_lines(store, [index_key_for(k) for k in keys]):
+            writer.write(line)
+            lines += 1
+            if wanted:
+                urlkey, ts, data = line.split(" ", 2)
+                fields = json.loads(data)
+                pointer = (fields.get("filename", ""), int(fields.get("offset", -1)))
+                if pointer in wanted:
+                    found[pointer] = ts
+        if writer.block:
+            writer.flush()
+    return lines, found
+
+
+def _page_records(store: Store, outlet: str, names: set[str],
+                  keys: set[str]) -> Iterator[dict[str, Any]]:
+    """Corpus records (every version, newest generation) captured in the given WARCs."""
+    for record in read(store, outlet=outlet, all_versions=True):
+        warc = record.get("warc") or {}
+        key, name = warc.get("key"), warc.get("filename") or Path(str(warc.get("key"))).name
+        if key in keys or name in names:
+            yield record
+
+
+def build_wacz(store: Store, outlet: str, out_path: str | os.PathLike,
+               run_id: str | None = None, since: str | date | datetime | None = None,
+               *, title: str | None = None) -> Path:
+    """Package the outlet's WARCs (all, one run's, or those since a date) as a WACZ.
+
+    The file appears at ``out_path`` only when complete.  Raises WaczError when nothing
+    matches.  See ``package`` for the details of what went in.
+    """
+    return package(store, outlet, out_path, run_id=run_id, since=since, title=title).path
+
+
+def package(store: Store, outlet: str, out_path: str | os.PathLike,
+            run_id: str | None = None, since: str | date | datetime | None = None,
+            *, title: str | None = None) -> WaczContents:
+    out_path = Path(out_path)
+    moment = parse_since(since)
+    created = datetime.now(UTC).replace(microsecond=0)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".wacz-", dir=out_path.parent) as tmp, \
+            LocalCopy(store, Path(tmp) / "warcs") as copies:
+        work = Path(tmp)
+        chosen, originals = select_warcs(store, outlet, run_id, moment, copies)
+        keys = sorted(chosen + originals)
+        if len({Path(k).name for k in keys}) != len(keys):
+            raise WaczError("two WARCs share a file name; a WACZ keeps them in one folder")
+        contents = WaczContents(out_path, warcs=keys)
+
+        # pages: corpus records first (to learn which captures to look up in the index)
+        raw_pages = work / "pages.raw.jsonl"
+        wanted: set[tuple[str, int]] = set()
+        with open(raw_pages, "w", encoding="utf-8") as handle:
+            # pages: the articles captured in the chosen WARCs (not in revisit originals')
+            for record in _page_records(store, outlet, {Path(k).name for k in chosen},
+                                        set(chosen)):
+                warc = record.get("warc") or {}
+                name = warc.get("filename") or Path(str(warc.get("key"))).name
+                pointer = (name, int(warc.get("offset", -1)))
+                wanted.add(pointer)
+                page = {"id": record.get("id"), "url": record.get("url"),
+                        "title": record.get("title") or record.get("url"),
+                        "text": record.get("text") or "", "pointer": pointer,
+                        "fetched_at": record.get("fetched_at")}
+                handle.write(json.dumps(page, ensure_ascii=False) + "\n")
+
+        idx_path, cdx_path = work / "index.idx", work / "index.cdx.gz"
+        contents.index_lines, found = _write_index(store, keys, idx_path, cdx_path, wanted)
+
+        pages_path = work / "pages.jsonl"
+        seen: set[tuple[str, str]] = set()
+        with open(raw_pages, encoding="utf-8") as source, \
+                open(pages_path, "w", encoding="utf-8") as sink:
+            header = {"format": "json-pages-1.0", "id": "pages",
+                      "title": title or f"{outlet} articles", "hasText": True}
+            sink.write(json.dumps(header) + "\n")
+            for line in source:
+                page = json.loads(line)
+                ts = found.get(tuple(page.pop("pointer")))  # type: ignore[arg-type]
+                fetched = page.pop("fetched_at")
+                if ts is None:  # the record points at no capture in this package
+                    contents.pages_without_capture += 1
+                    continue
+                if moment is not None and ts < _ts14(moment):
+                    continue  # captured before --since (its WARC also holds later captures)
+                page["ts"] = _iso_from_ts14(ts)
+                if (page["url"], page["ts"]) in seen:
+                    continue  # a re-extraction of the same capture: one page
+                seen.add((page["url"], page["ts"]))
+                if fetched:
+                    page["fetched_at"] = fetched
+                sink.write(json.dumps(page, ensure_ascii=False) + "\n")
+                contents.pages += 1
+        if contents.pages == 0:
+            raise WaczError(f"no corpus records of {outlet!r} point into the selected WARCs; "
+                            "pages/pages.jsonl would be empty")
+
+        partial = work / "package.wacz"
+        writer = _PackageWriter(partial, created)
+        try:
+            for key in keys:
+                if isinstance(store, LocalStore):
+                    writer.add_file(f"archive/{Path(key).name}", store.path_for(key))
+                else:
+                    with store.open_read(key) as source:
+                        writer.add_stream(f"archive/{Path(key).name}", source)
+            writer.add_file("indexes/index.cdx.gz", cdx_path)
+            writer.add_file("indexes/index.idx", idx_path, compress=True)
+            writer.add_file("pages/pages.jsonl", pages_path, compress=True)
+            package_json = json.dumps({
+                "profile": "data-package",
+                "wacz_version": WACZ_VERSION,
+                "title": title or f"{outlet} news archive",
+                "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "software": SOFTWARE,
+                "resources": writer.resources,
+            }, indent=2).encode("utf-8")
+            writer.add_bytes("datapackage.json", package_json)
+            digest = {"path": "datapackage.json",
+                      "hash": "sha256:" + hashlib.sha256(package_json).hexdigest()}
+            writer.zip.writestr(zipfile.ZipInfo("datapackage-digest.json", writer.date_time),
+                                json.dumps(digest, indent=2), zipfile.ZIP_DEFLATED)
+        finally:
+            writer.close()
+        os.replace(partial, out_path)
+    return contents
+
+
+def wacz_key(outlet: str, label: str, created: datetime | None = None) -> str:
+    """Store key for a package published to the store's ``wacz/`` folder."""
+    created = created or datetime.now(UTC)
+    return f"wacz/{outlet}/{created:%Y}/{created:%m}/{outlet}-{label}-{created:%Y%m%d%H%M%S}.wacz"
+
+
+def publish_wacz(store: Store, outlet: str, run_id: str | None = None,
+                 since: str | None = None, title: str | None = None) -> tuple[str, WaczContents]:
+    """Build a package in the store's spool and publish it under ``wacz/``."""
+    label = run_id or (f"since-{since}" if since else "all")
+    key = wacz_key(outlet, label.replace(":", ""))
+    local = Path(store.spool_dir) / key
+    contents = package(store, outlet, local, run_id=run_id, since=since, title=title)
+    try:
+        store.publish(local, key)
+    except StoreError:
+        local.unlink(missing_ok=True)
+        raise
+    return key, contents
