@@ -73,6 +73,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# The default store ./archive shares its folder with the archive/ package when run from a
+# source checkout, so the package's own files sit beside the objects: never list them.
+_SOURCE_SUFFIXES = (".py", ".pyc", ".open")
+
+
+def _not_an_object(path: Path) -> bool:
+    return path.name.endswith(_SOURCE_SUFFIXES) or "__pycache__" in path.parts
+
+
 class LocalStore:
     """A directory laid out as DESIGN.md says; the spool is the directory itself."""
 
@@ -109,7 +118,7 @@ class LocalStore:
         if not base.exists():
             return
         for path in sorted(base.rglob("*")):
-            if path.is_file() and not path.name.endswith(".open"):
+            if path.is_file() and not _not_an_object(path):
                 yield path.relative_to(self.root).as_posix()
 
     def exists(self, key: str) -> bool:

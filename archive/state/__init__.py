@@ -1,0 +1,30 @@
+"""Crawl state: what is already archived (``open_state`` picks the implementation).
+
+``base`` holds the protocol and the records, ``sqlite`` the embedded default, ``redis`` the
+state shared by distributed workers, ``schedule`` the edit re-check rules and ``rebuild``
+the reconstruction of a lost state from the store.
+"""
+
+from __future__ import annotations
+
+import os
+
+from archive.state.base import StateError, StateStore, default_state_dir, default_state_path
+
+__all__ = ["StateError", "StateStore", "default_state_dir", "default_state_path", "open_state"]
+
+
+def open_state(location: str | os.PathLike) -> StateStore:
+    """A state for ``location``: ``redis://`` / ``rediss://`` / ``unix://`` URL -> RedisState
+    (``?prefix=NAME`` selects the key prefix: one per store), anything else -> SQLite file."""
+    text = os.fspath(location)
+    if text.startswith(("redis://", "rediss://", "unix://")):
+        from archive.state.redis import RedisState  # redis is imported only when used
+
+        return RedisState.from_url(text)
+    if "://" in text:
+        raise StateError(f"unsupported state location {text!r}: use a file path or redis://")
+    from archive.state.sqlite import SQLiteState
+
+    return SQLiteState(text)
+
