@@ -46,6 +46,7 @@ from archive.warc.writer import (
     default_warcinfo,
 )
 from crawler.context import RunContext
+from crawler.decoding import META_ENCODING, META_REFETCHED, classify_capture, max_decoded_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,9 @@ class WarcCaptureExtension:
         settings = crawler.settings
         self.max_page_bytes = settings.getint("NEWSARCHIVE_MAX_PAGE_BYTES",
                                               DEFAULT_MAX_PAGE_BYTES)
+        self.max_decoded_bytes = max_decoded_bytes(crawler)
+        # broken bodies are fetched once more (crawler/decoding.py): count the last try only
+        self.refetches = settings.getbool("NEWSARCHIVE_REFETCH_BROKEN", False)
         self.writer: WarcWriter | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -166,7 +170,10 @@ class WarcCaptureExtension:
         truncated = self._truncation(response, request)
         self._count(response, request)  # fetched is fetched, archived or not
         try:
-            location = self._write(exchange_from(response, request, truncated), request)
+            exchange, verdict = classify_capture(exchange_from(response, request, truncated),
+                                                 self.max_decoded_bytes)
+            request.meta[META_ENCODING] = verdict
+            location = self._write(exchange, request)
         except Exception:
             logger.exception("could not write %s to the WARC", response.url)
             self.stats.inc_value("newsarchive/failures/warc_write")
@@ -240,7 +247,8 @@ class WarcCaptureExtension:
             return "unspecified"
         if "dataloss" in flags:
             # body shorter than Content-Length (or a broken chunk): the connection was lost
-            self.stats.inc_value("newsarchive/failures/truncated")
+            if not self.refetches or request.meta.get(META_REFETCHED):
+                self.stats.inc_value("newsarchive/failures/truncated")
             return "disconnect"
         # "partial" (no Content-Length, ended by close) is how HTTP/1.0 delimits bodies:
         # nothing says it is cut, so it is not marked.

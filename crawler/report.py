@@ -13,6 +13,7 @@ from dataclasses import replace
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from archive.runs.history import recent_reports
 from archive.runs.report import build_report, report_key, write_report
 from crawler.context import RunContext
 
@@ -47,6 +48,7 @@ class RunReportExtension:
             run_id=context.run_id, outlet=context.outlet.name, store_uri=context.store.uri,
             started=context.started, stats=stats, files=settled(context.store, context.manifest),
             finish_reason=reason,
+            history=recent_reports(context.store, context.outlet.name, exclude_key=key),
             extra={"report_key": key, "crawl_host": context.crawl_host,
                    "worker_id": context.worker_id,
                    "responses": int(stats.get("downloader/response_count", 0)),

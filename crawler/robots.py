@@ -13,11 +13,20 @@ that origin awaits the same Deferred through ``maybe_deferred_to_future``, and T
 waiter got the parser and the others got ``None`` — "no robots.txt, allow everything".
 Concurrent start URLs, feeds and sitemaps under a disallowed path were fetched.  Here
 each waiter gets a Deferred of its own and reads the installed parser afterwards.
+
+Rules are matched on the path as a server will understand it, not as written:
+``/./private/x``, ``//private/x`` and ``/a/../private/x`` all mean ``/private/x`` and were
+fetched despite ``Disallow: /private``.  A URL is refused when either form is disallowed.
+robots.txt's ``Crawl-delay`` is obeyed: the host's delay becomes the larger of the
+outlet's and the site's (crawler/backoff.py keeps it, capped).
 """
 
 from __future__ import annotations
 
 import logging
+import posixpath
+import re
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from scrapy import Request
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
@@ -28,7 +37,28 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.backoff import HostPacer
+
 logger = logging.getLogger(__name__)
+
+REFUSED_ROBOTS = "newsarchive/refused/robots"
+_SLASHES = re.compile(r"/{2,}")
+_UNRESERVED = re.compile(r"%(2[DdEe]|5[Ff]|7[Ee]|[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9])")
+
+
+def normalised_url(url: str) -> str:
+    """``url`` with its path as a server resolves it: dot segments removed, runs of
+    slashes collapsed, percent-encoded unreserved characters decoded (RFC 3986 6.2.2)."""
+    parts = urlsplit(url)
+    path = _UNRESERVED.sub(lambda m: unquote(m.group(0)), parts.path or "/")
+    path = _SLASHES.sub("/", path)
+    trailing = path.endswith(("/", "/.", "/.."))
+    path = posixpath.normpath(path)
+    if path.startswith("//"):  # normpath keeps a leading "//" (POSIX)
+        path = "/" + path.lstrip("/")
+    if trailing and path != "/":
+        path += "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
 
 class DisallowAll(RobotParser):
@@ -63,15 +93,8 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
             return entry
         return await super().robot_parser(request)
 
-    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
-        if response.status >= 500:
-            logger.warning("robots.txt for %s answered %d: treating the site as disallowed",
-                           netloc, response.status)
-            self._install(netloc, DisallowAll(f"robots.txt answered {response.status}"))
-            return
-        await super()._parse_robots(response, netloc, request)
-
     def _robots_error(self, exc: Exception, netloc: str) -> None:
+        self.crawler.stats.inc_value("newsarchive/robots/unreachable")
         logger.warning("robots.txt for %s could not be fetched (%s): treating the site as "
                        "disallowed", netloc, exc)
         self._install(netloc, DisallowAll(f"robots.txt unreachable: {exc}"))
@@ -82,10 +105,43 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         if pending is not None and hasattr(pending, "callback") and not pending.called:
             pending.callback(parser)
 
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        if response.status >= 500:
+            self.crawler.stats.inc_value("newsarchive/robots/unreachable")
+            logger.warning("robots.txt for %s answered %d: treating the site as disallowed",
+                           netloc, response.status)
+            self._install(netloc, DisallowAll(f"robots.txt answered {response.status}"))
+            return
+        self.crawler.stats.inc_value("newsarchive/robots/fetched")
+        await super()._parse_robots(response, netloc, request)
+        self._obey_crawl_delay(self._parsers.get(netloc), request)
+
+    def _obey_crawl_delay(self, rp, request: Request) -> None:
+        crawl_delay = getattr(rp, "crawl_delay", None)
+        if crawl_delay is None:
+            return
+        try:
+            seconds = crawl_delay(self._useragent(request))
+        except Exception:  # a parser that cannot say: no Crawl-delay
+            return
+        if seconds:
+            host = (urlparse_cached(request).hostname or "").lower()
+            delay = HostPacer.of(self.crawler).set_crawl_delay(host, float(seconds))
+            logger.info("robots.txt of %s asks for Crawl-delay %s s: %s is now paced at "
+                        "%.2f s", host, seconds, host, delay)
+
+    def _useragent(self, request: Request) -> str | bytes:
+        return (self._robotstxt_useragent
+                or request.headers.get(b"User-Agent", self._default_useragent) or "")
+
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         try:
             super().process_request_2(rp, request)
+            normalised = normalised_url(request.url)
+            if rp is not None and normalised != request.url.split("#")[0] and \
+                    not rp.allowed(normalised, self._useragent(request)):
+                raise IgnoreRequest("Forbidden by robots.txt (normalised path)")
         except IgnoreRequest:
-            self.crawler.stats.inc_value("newsarchive/failures/robots_forbidden")
+            self.crawler.stats.inc_value(REFUSED_ROBOTS)
             logger.info("robots.txt forbids %s", request.url)
             raise

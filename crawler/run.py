@@ -41,6 +41,7 @@ class CrawlOptions:
     # scale-out: join the outlet's shared crawl in this Redis (crawler/distributed.py)
     redis_url: str | None = None
     worker_id: str | None = None
+    debug: bool = False  # keep tracebacks in the log (credentials are masked either way)
 
 
 def base_settings() -> Settings:
@@ -109,6 +110,9 @@ def run_crawls(outlets: list[OutletConfig], options: CrawlOptions) -> list[dict[
     process_settings.setdict({"LOG_LEVEL": options.log_level, "LOG_FILE": options.log_file,
                               "LOG_INSTALL_ROOT_HANDLER": True}, priority="cmdline")
     process = CrawlerProcess(process_settings)
+    from crawler import scrub
+
+    scrub.install(debug=options.debug)
     crawlers: list[tuple[OutletConfig, Crawler]] = []
     for index, outlet in enumerate(outlets):
         settings = outlet_settings(outlet, options)
@@ -121,7 +125,8 @@ def run_crawls(outlets: list[OutletConfig], options: CrawlOptions) -> list[dict[
         report = getattr(crawler, "_newsarchive_report", None)
         if report is None:
             report = {"outlet": outlet.name, "run_id": crawler.settings.get("NEWSARCHIVE_RUN_ID"),
-                      "finish_reason": "crashed", "exit_status": EXIT_FAILED,
+                      "finish_reason": "crashed", "status": "failed",
+                      "exit_status": EXIT_FAILED,
                       "pages": {"fetched": 0, "by_kind": {}}, "articles": 0,
                       "failures": {"total": 0, "by_kind": {}}, "bytes": 0,
                       "pending_uploads": 0, "duration_seconds": 0, "files": []}

@@ -5,7 +5,13 @@ Order matters (lower numbers see a request first, a response last):
   refused request is never downloaded, never retried and never archived; redirects come
   back through it as new requests.
 - StrictRobotsTxtMiddleware (100) replaces Scrapy's, fixing what an unreachable
-  robots.txt means (see crawler/robots.py).
+  robots.txt means and matching rules on the normalised path (see crawler/robots.py).
+- BackoffMiddleware (560) paces a host after 429/503 just before RetryMiddleware (550)
+  re-queues the request (crawler/backoff.py).
+- SafeDecompressionMiddleware (590) replaces HttpCompressionMiddleware: decoded-size cap,
+  one more fetch for broken bodies (crawler/decoding.py).
+- RefusedResolutionMiddleware (960) turns the resolver's refusal of a private answer into
+  a counted, never-retried refusal (crawler/guard.py, crawler/resolver.py).
 - Capture is an extension on ``response_downloaded`` (not a middleware): it sees raw,
   still-compressed bodies and every redirect hop and retry (shared/WARC.md §b).
 - The report extension is wired after capture so the last WARC is published before the
@@ -93,7 +99,27 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.robots.StrictRobotsTxtMiddleware": 100,
     "crawler.conditional.ConditionalRequestMiddleware": 120,
     "crawler.conditional.ArchivedRedirectMiddleware": 130,
+    "crawler.backoff.BackoffMiddleware": 560,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.decoding.SafeDecompressionMiddleware": 590,
+    "crawler.guard.RefusedResolutionMiddleware": 960,
 }
+
+# Hostile sites (crawler/resolver.py, decoding.py, backoff.py).  Host names resolve
+# through a resolver that refuses private answers for hosts no outlet named (the check is
+# on the address connected to); NEWSARCHIVE_DNS_RESOLVER swaps in a test resolver.
+TWISTED_DNS_RESOLVER = os.environ.get("NEWSARCHIVE_DNS_RESOLVER",
+                                      "crawler.resolver.GuardedResolver")
+# What a gzip/deflate body may inflate to (per response; sitemaps have the same limit).
+NEWSARCHIVE_MAX_DECODED_BYTES = 50 * 1024 * 1024
+NEWSARCHIVE_REFETCH_BROKEN = True  # corrupt or cut-off bodies are fetched once more
+# 429/503: pause max(outlet delay, Retry-After capped, BASE * 2**(n-1)) <= BACKOFF_MAX;
+# from the SLOW_AFTER-th in a row the whole host is slowed; Crawl-delay capped too.
+NEWSARCHIVE_BACKOFF_BASE = 1.0
+NEWSARCHIVE_BACKOFF_MAX = 300.0
+NEWSARCHIVE_BACKOFF_SLOW_AFTER = 3
+NEWSARCHIVE_RETRY_AFTER_MAX = 120.0
+NEWSARCHIVE_CRAWL_DELAY_MAX = 60.0
 EXTENSIONS = {
     "crawler.capture.WarcCaptureExtension": 500,
     "crawler.report.RunReportExtension": 900,

@@ -297,7 +297,7 @@ class NewsSpider(scrapy.Spider):
             return
         self._refused_urls.add(url)
         if host in _LOCAL_NAMES or host.endswith(".localhost") or is_restricted_address(host):
-            self._stat("newsarchive/failures/refused_address")
+            self._stat("newsarchive/refused/address")
             self.logger.warning("refused link to %s: private/loopback address not named by "
                                 "the outlet", url)
 

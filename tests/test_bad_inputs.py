@@ -39,13 +39,16 @@ def warc_records(result) -> list:
 def test_crawl_finishes_and_counts_every_kind(bad_crawl):
     assert bad_crawl.returncode == 0, bad_crawl.stderr[-3000:]
     failures = bad_crawl.reports[0]["failures"]["by_kind"]
+    refusals = bad_crawl.reports[0]["refusals"]["by_kind"]
     for path, case in EXPECTED["bad"].items():
         kind = case["expect"]
-        if kind in ("article", "listing"):
+        if kind in ("article", "listing", "robots_forbidden"):
             continue
         assert failures.get(kind, 0) >= 1, (path, kind, failures)
-    assert failures.get("robots_forbidden") == 3
-    assert failures.get("refused_address", 0) >= 1
+    # safety and politeness refusals are counted apart from failures
+    assert refusals.get("robots") == 3
+    assert refusals.get("address", 0) >= 1
+    assert "robots_forbidden" not in failures and "refused_address" not in failures
     # the good part of the site is still fully extracted
     ids = {r["id"] for r in bad_crawl.corpus()}
     for truth in EXPECTED["articles"].values():
@@ -86,7 +89,7 @@ def test_redirect_to_private_address_refused_and_not_archived(bad_crawl):
     assert any(uri.endswith("/english/go") for uri in uris)  # the 302 itself is archived
     assert not any(uri.startswith("http://127.0.0.1:9/") for uri in uris)
     assert not any(uri.startswith("http://169.254.169.254") for uri in uris)
-    assert bad_crawl.reports[0]["failures"]["by_kind"]["refused_address"] >= 2
+    assert bad_crawl.reports[0]["refusals"]["by_kind"]["address"] >= 2
 
 
 def test_robots_disallowed_seeds_never_requested(bad_crawl):

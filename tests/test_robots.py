@@ -29,7 +29,7 @@ def test_concurrent_disallowed_seeds_are_never_fetched(tmp_path, fresh_site):
     assert fresh_site.count("/private/front") == 0
     assert fresh_site.count("/private/rss") == 0
     assert fresh_site.count("/private/sitemap.xml") == 0
-    assert result.reports[0]["failures"]["by_kind"]["robots_forbidden"] == 30
+    assert result.reports[0]["refusals"]["by_kind"]["robots"] == 30
     first = min(fresh_site.requests, key=lambda e: e.monotonic)
     assert first.path == "/robots.txt"
 
@@ -64,6 +64,9 @@ def test_unreachable_robots_txt_means_disallow(tmp_path):
         result = crawl(outlet, tmp_path / "store")
     finally:
         server.shutdown()
-    assert result.returncode == 0, result.stderr[-2000:]
+    # nothing could be crawled: the run says so (degraded, exit 5) instead of "ok"
+    assert result.returncode == 5, result.stderr[-2000:]
+    assert "status=degraded" in result.stdout
+    assert "newsarchive: down: degraded: no page was fetched" in result.stderr
     assert set(seen) == {"/robots.txt"}
-    assert result.reports[0]["failures"]["by_kind"]["robots_forbidden"] == 1
+    assert result.reports[0]["refusals"]["by_kind"]["robots"] == 1

@@ -7,11 +7,13 @@ name the file and the line, so an operator editing YAML at 3 a.m. knows where to
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 
@@ -87,6 +89,8 @@ class OutletConfig:
     max_page_bytes: int | None = None  # per-outlet override of the response size limit
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept for overrides
     source_path: Path | None = None
+    # "file:line: unknown key 'prune_xpath' (did you mean 'prune_xpaths'?)" for the CLI
+    warnings: list[str] = field(default_factory=list, compare=False)
 
     # ---- derived helpers -------------------------------------------------------------
 
@@ -145,6 +149,9 @@ _KNOWN_KEYS = {
     *_LIST_KEYS, "name", "language", "editions", "date_order", "download_delay",
     "concurrency", "spider", "dateline", "timezone", "contact_url", "max_page_bytes",
 }
+# keys read from ``extra`` by other parts (spider overrides, extraction, recheck schedule)
+_EXTRA_KEYS = {"article_key", "recheck", "section_xpath", "section_regex",
+               "max_listing_hops", "max_sitemap_depth", "image_base"}
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -261,6 +268,10 @@ def outlet_from_mapping(data: Any, path: Path | None = None) -> OutletConfig:
             if not isinstance(clean[key], str):
                 raise fail(key, "must be a string")
             kwargs[key] = clean[key]
+    if kwargs.get("timezone"):
+        problem = timezone_problem(kwargs["timezone"])
+        if problem:
+            raise fail("timezone", problem)
     if kwargs.get("dateline"):
         try:
             re.compile(kwargs["dateline"])
@@ -272,7 +283,32 @@ def outlet_from_mapping(data: Any, path: Path | None = None) -> OutletConfig:
             raise fail("max_page_bytes", "must be a positive integer")
         kwargs["max_page_bytes"] = value
     kwargs["extra"] = {k: _strip_lines(v) for k, v in clean.items() if k not in _KNOWN_KEYS}
+    kwargs["warnings"] = [
+        f"{where}:{lines.get(key, '?')}: {message}"
+        for key in kwargs["extra"] if (message := unknown_key_message(str(key)))]
     return OutletConfig(**kwargs)
+
+
+def unknown_key_message(key: str) -> str | None:
+    """A warning for a key that looks like a misspelt valid one (None: not a typo)."""
+    valid = _KNOWN_KEYS | _EXTRA_KEYS
+    if key in valid:
+        return None
+    close = difflib.get_close_matches(key, sorted(valid), n=1, cutoff=0.75)
+    if close:
+        return f"unknown key {key!r} (did you mean {close[0]!r}?): it is ignored"
+    return f"unknown key {key!r}: it is ignored (kept only for spider overrides)"
+
+
+def timezone_problem(name: str) -> str | None:
+    """None when ``name`` is an IANA time zone this machine knows, else what is wrong."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        suggestion = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f" (did you mean {suggestion[0]!r}?)" if suggestion else ""
+        return f"unknown time zone {name!r}{hint}: use an IANA name such as Asia/Baghdad"
+    return None
 
 
 def _strip_lines(value: Any) -> Any:

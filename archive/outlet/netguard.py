@@ -12,6 +12,7 @@ import ipaddress
 import socket
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from archive.outlet.config import Origin
 
@@ -49,7 +50,14 @@ class AddressPolicy:
 
     def refusal_reason(self, url: str) -> str | None:
         """None when ``url`` may be fetched, else a short reason for the log and report."""
-        origin = Origin.of(url)
+        parts = urlsplit(url)
+        try:
+            origin = Origin.of(url)
+        except ValueError:  # urlsplit's .port: not a number, or out of range
+            return "the port is not a valid port number"
+        if parts.username is not None or parts.password is not None:
+            # a news site never needs them; fetching would put them in the WARC and logs
+            return "credentials in the URL"
         if not origin.host:
             return "no host"
         if origin in self.named_origins:

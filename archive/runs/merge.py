@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from archive.store.manifest import manifest_keys
 from archive.runs.report import EXIT_OK
+from archive.store.manifest import manifest_keys
 
 # counters that are summed as they are; nested {"by_kind": {...}} groups are summed per kind
 _SUMMED = ("articles", "non_articles", "duplicates", "new_versions", "unchanged",
@@ -121,6 +121,8 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                                        for r in reports),
                           "by_kind": failures}
     merged["files"] = [f for r in reports for f in r.get("files", [])]
+    refusals = _sum_groups(r.get("refusals", {}).get("by_kind", {}) for r in reports)
+    merged["refusals"] = {"total": sum(refusals.values()), "by_kind": refusals}
     merged["exit_status"] = max(int(r.get("exit_status", EXIT_OK)) for r in reports)
     merged["workers"] = [{
         "worker_id": r.get("worker_id"),

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.runs.outcome import classify, finished_normally
 from archive.store.base import StoredObject
 
 STAT_PREFIX = "newsarchive/"
@@ -27,9 +28,11 @@ EXIT_PENDING = 4  # the run finished but some objects still wait in the spool fo
 EXIT_LOCKED = 75  # another run of this outlet into this store holds the lock (EX_TEMPFAIL)
 
 
+EXIT_DEGRADED = 5  # the run finished but the outlet looks dead or blocked (outcome.py)
+
+
 def exit_status_for(finish_reason: str | None, pending_uploads: int) -> int:
-    reason = finish_reason or ""
-    if reason not in ("finished", "max_articles") and not reason.startswith("closespider_"):
+    if not finished_normally(finish_reason):
         return EXIT_FAILED
     if pending_uploads:
         return EXIT_PENDING
@@ -54,11 +57,17 @@ def _group(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
 def build_report(*, run_id: str, outlet: str, store_uri: str, started: datetime,
                  stats: Mapping[str, Any], files: Iterable[StoredObject],
                  finish_reason: str | None, kind: str = "crawl",
-                 extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Assemble the report dict from counters named ``newsarchive/...``."""
+                 extra: Mapping[str, Any] | None = None,
+                 history: Iterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Assemble the report dict from counters named ``newsarchive/...``.
+
+    ``history`` (earlier reports of the outlet) makes it a crawl report: its ``status``
+    and ``exit_status`` then come from ``archive.runs.outcome.classify``.
+    """
     finished = datetime.now(UTC)
     fetched = _group(stats, STAT_PREFIX + "fetched/")
     failures = _group(stats, STAT_PREFIX + "failures/")
+    refusals = _group(stats, STAT_PREFIX + "refused/")
     file_list = [f.to_dict() for f in files]
     report: dict[str, Any] = {
         "run_id": run_id,
@@ -78,11 +87,22 @@ def build_report(*, run_id: str, outlet: str, store_uri: str, started: datetime,
         "revisits": _group(stats, STAT_PREFIX + "revisits/"),
         "skipped_archived": int(stats.get(STAT_PREFIX + "discovery/archived", 0)),
         "failures": {"total": sum(failures.values()), "by_kind": failures},
+        "refusals": {"total": sum(refusals.values()), "by_kind": refusals},
         "bytes": int(stats.get(STAT_PREFIX + "bytes", 0)),
         "files": file_list,
         "pending_uploads": sum(1 for f in file_list if f.get("pending")),
     }
-    report["exit_status"] = exit_status_for(finish_reason, report["pending_uploads"])
+    robots = _group(stats, STAT_PREFIX + "robots/")
+    if robots:
+        report["robots"] = {"origins": robots.get("fetched", 0) + robots.get("unreachable", 0),
+                            "fetched": robots.get("fetched", 0)}
+    if history is not None:
+        outcome = classify(report, history)
+        report.update(status=outcome.status, exit_status=outcome.exit_status)
+        if outcome.reason:
+            report["status_reason"] = outcome.reason
+    else:
+        report["exit_status"] = exit_status_for(finish_reason, report["pending_uploads"])
     distributed = _group(stats, STAT_PREFIX + "distributed/")
     if distributed:  # a worker of a shared crawl (crawl --redis): its coordination counters
         report["distributed"] = distributed
@@ -102,11 +122,12 @@ def write_report(report: Mapping[str, Any], path: Path) -> Path:
 
 def summary_line(report: Mapping[str, Any]) -> str:
     """One parseable line for cron mail and log scrapers (key=value pairs)."""
-    status = "ok" if report.get("exit_status", 0) == 0 else "failed"
+    status = report.get("status") or ("ok" if report.get("exit_status", 0) == 0 else "failed")
     parts = [
         f"outlet={report['outlet']}", f"run={report['run_id']}", f"status={status}",
         f"pages={report['pages']['fetched']}", f"articles={report['articles']}",
-        f"failures={report['failures']['total']}", f"bytes={report['bytes']}",
+        f"failures={report['failures']['total']}",
+        f"refused={report.get('refusals', {}).get('total', 0)}", f"bytes={report['bytes']}",
         f"pending={report['pending_uploads']}", f"duration={report['duration_seconds']}s",
         f"report={report.get('report_key', '')}",
     ]

@@ -15,6 +15,9 @@ __all__ = ["LocalStore", "Store", "StoreError", "StoredObject", "open_store"]
 def open_store(uri: str | os.PathLike) -> Store:
     """A store for ``uri``: ``s3://bucket/prefix`` or a local directory path."""
     text = os.fspath(uri)
+    from archive.store.validate import check_uri
+
+    check_uri(text)
     if text.startswith("s3://"):
         from archive.store.s3.store import S3Store  # boto3 is only imported when S3 is used
 

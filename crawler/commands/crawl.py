@@ -69,6 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="no progress line even on a terminal")
     parser.add_argument("--log-file", metavar="FILE", help="write the Scrapy log to FILE")
+    parser.add_argument("--debug", action="store_true",
+                        help="keep tracebacks in the log (without it an error is one line)")
     parser.set_defaults(handler=run)
 
 
@@ -92,6 +94,9 @@ def check_store(uri: str) -> bool:
     """
     store = open_store(uri)
     if not uri.startswith("s3://"):
+        from archive.store.validate import check_writable
+
+        check_writable(uri)
         return True
     from archive.store.s3.store import check_reachable
 
@@ -115,6 +120,9 @@ def run(args: argparse.Namespace) -> int:
     except OutletConfigError as exc:
         print(f"newsarchive: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    for outlet in outlets:
+        for warning in outlet.warnings:
+            print(f"newsarchive: warning: {warning}", file=sys.stderr)
     if args.since:
         try:
             parse_since(args.since)
@@ -155,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers, log_level=level, log_file=args.log_file,
         progress=terminal and not args.quiet and not args.verbose,
         state=args.state, since=args.since, recheck=args.recheck,
-        redis_url=args.redis, worker_id=args.worker_id,
+        redis_url=args.redis, worker_id=args.worker_id, debug=args.debug,
         extra_settings={"NEWSARCHIVE_STORE_REACHABLE": reachable},
     )
     with ExitStack() as locks:
@@ -179,6 +187,10 @@ def run(args: argparse.Namespace) -> int:
             return exc.exit_code
     for report in reports:
         print(summary_line(report), flush=True)
+        if report.get("status_reason") or report.get("status") == "failed":
+            reason = report.get("status_reason") or report.get("finish_reason") or "crashed"
+            print(f"newsarchive: {report['outlet']}: {report.get('status', 'failed')}: "
+                  f"{reason}", file=sys.stderr, flush=True)
     if args.report:
         text = json.dumps(reports if len(reports) > 1 else reports[0], indent=2,
                           ensure_ascii=False)
