@@ -12,9 +12,10 @@ AutoThrottle then eases the delay back down, but never below the host's floor:
 
 The pause after the n-th 429/503 in a row from a host is
 ``max(floor, min(Retry-After, NEWSARCHIVE_RETRY_AFTER_MAX), BASE * 2**(n-1))`` capped at
-NEWSARCHIVE_BACKOFF_MAX; from the NEWSARCHIVE_BACKOFF_SLOW_AFTER-th on, the host's floor
-itself rises (``max(delay, BASE) * 2**(n - SLOW_AFTER + 1)``, same cap) until it answers
-well again, when it halves at each success back to the outlet's delay.  A Retry-After
+NEWSARCHIVE_BACKOFF_MAX.  When a host has given m >= NEWSARCHIVE_BACKOFF_SLOW_AFTER such
+answers within a minute (in a row or not), its floor itself rises to
+``max(delay, BASE) * 2**(m - SLOW_AFTER + 1)`` (same cap); each good answer halves it
+again, back down to the outlet's delay.  A Retry-After
 longer than the cap is not retried at all (retrying sooner than asked is rude); the
 request is counted as ``newsarchive/failures/retry_after_too_long``.
 
@@ -27,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from scrapy import Request
@@ -57,9 +59,13 @@ def parse_retry_after(value: bytes | str | None, now: float | None = None) -> fl
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+SLOW_WINDOW = 60.0  # seconds: 429/503 answers this recent count as "repeated"
+
+
 @dataclass
 class HostPace:
     strikes: int = 0  # 429/503 answers in a row
+    recent: deque = field(default_factory=deque)  # monotonic times of recent 429/503s
     backoff_floor: float = 0.0
     crawl_delay: float = 0.0
 
@@ -123,21 +129,25 @@ class HostPacer:
         host = _host(request)
         if response.status not in BACKOFF_STATUSES:
             pace = self.hosts.get(host)
-            if pace is not None and pace.strikes:
-                pace.strikes = 0
-                pace.backoff_floor = (pace.backoff_floor / 2
-                                      if pace.backoff_floor / 2 > self.outlet_delay(host)
-                                      else 0.0)
             if pace is not None:
+                pace.strikes = 0
+                if pace.backoff_floor:  # the host answers well again: ease off by half
+                    half = pace.backoff_floor / 2
+                    pace.backoff_floor = half if half > self.outlet_delay(host) else 0.0
                 self._hold(host, self.floor(host), restart=False, request=request)
             return None
         pace = self._pace(host)
         pace.strikes += 1
+        now = time.monotonic()
+        pace.recent.append(now)
+        while pace.recent and pace.recent[0] < now - SLOW_WINDOW:
+            pace.recent.popleft()
         asked = parse_retry_after(response.headers.get(b"Retry-After"))
         delay = max(self.outlet_delay(host), self.base)
-        if pace.strikes >= self.slow_after:
-            pace.backoff_floor = min(self.max_pause,
-                                     delay * 2 ** (pace.strikes - self.slow_after + 1))
+        repeated = len(pace.recent)
+        if repeated >= self.slow_after:  # the whole host slows down, not just this URL
+            pace.backoff_floor = max(pace.backoff_floor, min(
+                self.max_pause, delay * 2 ** (repeated - self.slow_after + 1)))
         pause = max(self.floor(host), self.base * 2 ** (pace.strikes - 1))
         if asked is not None:
             pause = max(pause, min(asked, self.retry_after_max))

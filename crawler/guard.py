@@ -19,10 +19,12 @@ the crawler keeping itself safe, not the site breaking.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urljoin
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import CannotResolveHostError, IgnoreRequest
+from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.error import DNSLookupError
 
@@ -33,6 +35,7 @@ from crawler.scrub import scrub_url
 logger = logging.getLogger(__name__)
 
 REFUSED_ADDRESS = "newsarchive/refused/address"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class RefusedAddress(IgnoreRequest):
@@ -71,6 +74,28 @@ class AddressGuardMiddleware:
         raise RefusedAddress(f"refused {url}: {reason}")
 
 
+class RedirectGuardMiddleware(AddressGuardMiddleware):
+    """Refuses a redirect whose Location the guard would refuse, before RedirectMiddleware
+    (600) builds a request of it: a Location with a port that is not a port made it
+    raise ValueError (a traceback, the page lost as a "download error")."""
+
+    def process_request(self, request: Request) -> None:
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get(b"Location")
+        if response.status not in REDIRECTS or not location:
+            return response
+        target = urljoin(response.url, location.decode("latin-1").strip())
+        reason = self._policy_for(self.crawler.spider).refusal_reason(target)
+        if reason is None:
+            return response
+        self.crawler.stats.inc_value(REFUSED_ADDRESS)
+        logger.warning("refused the redirect from %s to %s: %s", scrub_url(response.url),
+                       scrub_url(target), reason)
+        raise RefusedAddress(f"refused redirect to {scrub_url(target)}: {reason}")
+
+
 class RefusedResolutionMiddleware:
     """Counts the resolver's refusals for this crawl and stops them being retried."""
 
@@ -82,7 +107,7 @@ class RefusedResolutionMiddleware:
         return cls(crawler)
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        if not isinstance(exception, DNSLookupError):
+        if not isinstance(exception, (DNSLookupError, CannotResolveHostError)):
             return
         reason = resolver.refusal_for(urlparse_cached(request).hostname)
         if reason is None:

@@ -1,9 +1,10 @@
 """Credentials never reach a log line or a report: ``user:pass@`` in URLs is masked.
 
 A link such as ``http://user:secret@host/`` is refused by the address guard, but its URL
-still shows up in warnings, Scrapy's own error lines and tracebacks.  ``ScrubFilter`` is
-installed on the log handlers (crawler/run.py) and rewrites every record on the way out;
-tracebacks are dropped unless the operator asked for them (``--debug``).
+still shows up in warnings, Scrapy's own error lines and tracebacks.  ``install`` (called
+by crawler/run.py) cleans every log record as it is created, before any handler (Scrapy
+replaces its root handler per crawler) sees it; tracebacks are dropped unless the operator
+asked for them (``--debug``).
 """
 
 from __future__ import annotations
@@ -24,35 +25,39 @@ def scrub_url(url: str) -> str:
     return scrub(url)
 
 
-class ScrubFilter(logging.Filter):
-    """Masks credentials in log records; keeps tracebacks only when ``debug``."""
+def clean_record(record: logging.LogRecord, debug: bool) -> logging.LogRecord:
+    """Mask credentials in ``record``; keep its traceback only when ``debug``."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: leave the record to the handler
+        return record
+    record.msg, record.args = scrub(message), ()
+    if record.exc_info or record.exc_text:
+        if debug:
+            import traceback
 
-    def __init__(self, debug: bool = False):
-        super().__init__()
-        self.debug = debug
+            text = record.exc_text or "".join(traceback.format_exception(*record.exc_info))
+            record.exc_text = scrub(text.rstrip("\n"))
+        else:
+            record.exc_text = None
+        record.exc_info = None
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info) if debug else None
+    return record
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string: leave the record to the handler
-            return True
-        record.msg, record.args = scrub(message), ()
-        if record.exc_info or record.exc_text:
-            if self.debug:
-                import traceback
 
-                text = record.exc_text or "".join(traceback.format_exception(*record.exc_info))
-                record.exc_text = scrub(text)
-            else:
-                record.exc_text = None
-            record.exc_info = None
-        if record.stack_info:
-            record.stack_info = scrub(record.stack_info) if self.debug else None
-        return True
+_installed: list[bool] = []
 
 
 def install(debug: bool = False) -> None:
-    """Put the filter on every handler of the root logger (after Scrapy configured them)."""
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, ScrubFilter) for f in handler.filters):
-            handler.addFilter(ScrubFilter(debug))
+    """Clean every log record as it is made (whichever handler Scrapy installs later)."""
+    if _installed:
+        _installed[0] = debug
+        return
+    _installed.append(debug)
+    make_record = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        return clean_record(make_record(*args, **kwargs), _installed[0])
+
+    logging.setLogRecordFactory(factory)

@@ -10,6 +10,8 @@ Order matters (lower numbers see a request first, a response last):
   re-queues the request (crawler/backoff.py).
 - SafeDecompressionMiddleware (590) replaces HttpCompressionMiddleware: decoded-size cap,
   one more fetch for broken bodies (crawler/decoding.py).
+- RedirectGuardMiddleware (610) refuses a redirect the guard would refuse before
+  RedirectMiddleware (600) turns it into a request (a bad port made it raise).
 - RefusedResolutionMiddleware (960) turns the resolver's refusal of a private answer into
   a counted, never-retried refusal (crawler/guard.py, crawler/resolver.py).
 - Capture is an extension on ``response_downloaded`` (not a middleware): it sees raw,
@@ -102,6 +104,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.backoff.BackoffMiddleware": 560,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.decoding.SafeDecompressionMiddleware": 590,
+    "crawler.guard.RedirectGuardMiddleware": 610,
     "crawler.guard.RefusedResolutionMiddleware": 960,
 }
 
@@ -111,7 +114,8 @@ DOWNLOADER_MIDDLEWARES = {
 TWISTED_DNS_RESOLVER = os.environ.get("NEWSARCHIVE_DNS_RESOLVER",
                                       "crawler.resolver.GuardedResolver")
 # What a gzip/deflate body may inflate to (per response; sitemaps have the same limit).
-NEWSARCHIVE_MAX_DECODED_BYTES = 50 * 1024 * 1024
+NEWSARCHIVE_MAX_DECODED_BYTES = int(os.environ.get("NEWSARCHIVE_MAX_DECODED_BYTES")
+                                    or 50 * 1024 * 1024)
 NEWSARCHIVE_REFETCH_BROKEN = True  # corrupt or cut-off bodies are fetched once more
 # 429/503: pause max(outlet delay, Retry-After capped, BASE * 2**(n-1)) <= BACKOFF_MAX;
 # from the SLOW_AFTER-th in a row the whole host is slowed; Crawl-delay capped too.
