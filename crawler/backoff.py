@@ -118,6 +118,11 @@ class HostPacer:
         self._hold(host, self.floor(host), restart=False)
         return self.floor(host)
 
+    def pause(self, request: Request, seconds: float) -> None:
+        """Hold the request's host for at least ``seconds`` (and its floor) from now."""
+        host = _host(request)
+        self._hold(host, max(self.floor(host), seconds), restart=True, request=request)
+
     def on_request(self, request: Request) -> None:
         """Make sure the slot never runs faster than the host's floor."""
         host = _host(request)

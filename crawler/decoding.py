@@ -31,6 +31,7 @@ from scrapy.http import Response
 
 from archive.warc.encoding import BodyEncoding, check_body
 from archive.warc.writer import HttpExchange
+from crawler.backoff import HostPacer
 from crawler.scrub import scrub_url
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_DECODED_BYTES = 50 * 1024 * 1024  # also the sitemaps.org limit per file
 META_ENCODING = "body_encoding"  # BodyEncoding value set by capture
 META_REFETCHED = "newsarchive_refetched"  # this request is the one extra try
+REFETCH_PAUSE = 1.0  # seconds before the one extra fetch of a broken body
 RENAMED_PREFIX = "X-Crawler-"  # WARC.md §a-9: a header that no longer describes the body
 
 
@@ -124,6 +126,9 @@ class SafeDecompressionMiddleware(HttpCompressionMiddleware):
         self.crawler.stats.inc_value(f"newsarchive/refetched/{kind}")
         logger.info("%s: the body arrived broken (%s); fetching it once more", url,
                     kind.replace("_", " "))
+        # a second later at least: two captures of a URL within one second share a
+        # 14-digit timestamp, and replay tools could then show only one of them
+        HostPacer.of(self.crawler).pause(request, REFETCH_PAUSE)
         meta = {**request.meta, META_REFETCHED: True}
         meta.pop(META_ENCODING, None)
         return request.replace(dont_filter=True, meta=meta)

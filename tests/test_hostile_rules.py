@@ -62,6 +62,10 @@ def test_outcome_degraded_only_when_history_usually_has_articles():
     assert classify(report(articles=0), quiet).status == "ok"
     assert classify(report(articles=0), [report(articles=5)]).status == "ok"  # too little
     assert classify(report(articles=0)).status == "ok"  # a first run
+    # an incremental run that found only what is archived already is not a dead outlet
+    assert classify(report(articles=0, skipped_archived=12), usual).status == "ok"
+    assert classify(report(articles=0, revisits={"not_modified": 3}), usual).status == "ok"
+    assert classify(report(articles=0, non_articles=9), usual).status == "degraded"
 
 
 # ---- encodings, robots paths, Retry-After --------------------------------------------------

@@ -7,7 +7,9 @@ means the crawl ran but the outlet looks dead or blocked:
 
 - no page at all came back (robots.txt aside): every seed failed or was refused;
 - robots.txt could be fetched from none of the outlet's origins;
-- no article was archived although most recent runs of the outlet archived some.
+- no article was archived although most recent runs of the outlet archived some, and
+  nothing says the site merely had nothing new (articles listed again that are archived
+  already, 304 Not Modified answers, unchanged re-checks are "nothing new", not "dead").
 
 Refusals (the crawler keeping itself safe or polite) are not failures; they appear in the
 reason so the operator sees what happened.
@@ -65,7 +67,7 @@ def degraded_reason(report: Mapping[str, Any], history: list[Mapping[str, Any]])
     if robots.get("origins") and not robots.get("fetched"):
         return (f"robots.txt could not be fetched from any of the {robots['origins']} "
                 "origin(s): the site treats the crawl as disallowed" + _counts(refusals, failures))
-    if int(report.get("articles", 0)) == 0:
+    if int(report.get("articles", 0)) == 0 and not nothing_new(report):
         earlier = [int(h.get("articles", 0)) for h in history
                    if finished_normally(h.get("finish_reason"))][-HISTORY_RUNS:]
         with_articles = sum(1 for n in earlier if n > 0)
@@ -73,6 +75,15 @@ def degraded_reason(report: Mapping[str, Any], history: list[Mapping[str, Any]])
             return (f"no article was archived, while {with_articles} of the last "
                     f"{len(earlier)} runs archived some" + _counts(refusals, failures))
     return ""
+
+
+def nothing_new(report: Mapping[str, Any]) -> bool:
+    """The site answered "nothing changed" (incremental crawling), not "nothing there":
+    articles already archived were listed again, pages came back 304 or unchanged."""
+    revisits = report.get("revisits") or {}
+    return any(int(report.get(key, 0)) for key in ("skipped_archived", "unchanged",
+                                                   "duplicates", "new_versions")) or \
+        any(int(n) for n in revisits.values())
 
 
 def _counts(refusals: Mapping[str, int], failures: Mapping[str, int]) -> str:
