@@ -178,7 +178,7 @@ def test_cli_warns_on_typos_and_stops_on_a_bad_zone(tmp_path):
 
 
 def test_store_uri_forms():
-    for bad in ("s3:/", "s3:", "s3://", "file:///srv/a", "http://host/a", ""):
+    for bad in ("s3:/", "s3:", "S3:/bucket", "file:///srv/a", "http://host/a", ""):
         with pytest.raises(StoreError):
             check_uri(bad)
     for good in ("s3://bucket/prefix", "./archive", "/srv/archive", "relative/dir"):

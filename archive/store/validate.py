@@ -27,7 +27,7 @@ def check_uri(uri: str) -> None:
         return  # a plain path
     name = scheme.group(1).lower()
     if name == "s3":
-        if not text.lower().startswith("s3://") or len(text) <= len("s3://"):
+        if not text.lower().startswith("s3://"):  # s3://... itself: parse_s3_uri checks
             raise StoreError(f"malformed S3 store URI {uri!r}: write s3://bucket/prefix")
         return
     if name == "file" or "/" in text[: scheme.end() + 2]:
