@@ -164,7 +164,17 @@ def test_unknown_time_zone_fails_validation():
     assert outlet_from_mapping({**BASE, "timezone": "Asia/Baghdad"}).timezone == "Asia/Baghdad"
 
 
-def test_cli_warns_on_typos_and_stops_on_a_bad_zone(tmp_path):
+def test_cli_warns_on_a_misspelt_key(tmp_path):
+    outlet = tmp_path / "typo.yaml"
+    outlet.write_text("name: typo\nstart_urls: ['http://127.0.0.1:9/']\narticle_urls: ['/n/']\n"
+                      "download_delay: 0\nprune_xpath: ['//aside']\n", encoding="utf-8")
+    done = run_cli("crawl", str(outlet), "--store", str(tmp_path / "store"))
+    warnings = [line for line in done.stderr.splitlines() if "warning:" in line]
+    assert warnings == [f"newsarchive: warning: {outlet}:5: unknown key 'prune_xpath' (did you "
+                        "mean 'prune_xpaths'?): it is ignored"]
+
+
+def test_cli_stops_on_a_bad_zone(tmp_path):
     outlet = tmp_path / "typo.yaml"
     outlet.write_text("name: typo\nstart_urls: ['http://127.0.0.1:9/']\narticle_urls: ['/n/']\n"
                       "timezone: Mars/Olympus\n", encoding="utf-8")

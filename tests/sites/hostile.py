@@ -18,6 +18,7 @@ Routes (``N`` any number):
   /bomb/gzip           BOMB_GZIP: Content-Encoding: gzip inflating to 1 GiB of zeros
   /bomb/deflate        BOMB_DEFLATE: Content-Encoding: deflate inflating to 256 MiB
   /sitemap-bomb.xml    a sitemap with Content-Encoding: gzip inflating to 1 GiB
+  /sitemap-bomb.xml.gz a gzip file (no Content-Encoding) inflating to 1 GiB
   /go/creds            302 to an article URL with ``user:CREDENTIAL@`` in it
   /go/badport          302 to a URL whose port is 99999
   /go/PATH             302 to the URL in the query string (``?to=``)
@@ -181,6 +182,8 @@ class HostileSite:
         if path == "/bomb/deflate":
             return send(handler, 200, zero_bomb(GIB // 4, False),
                         headers=[("Content-Encoding", "deflate")])
+        if path == "/sitemap-bomb.xml.gz":  # a gzip file, no Content-Encoding
+            return send(handler, 200, zero_bomb(GIB, True), "application/gzip")
         if path == "/sitemap-bomb.xml":
             return send(handler, 200, zero_bomb(GIB, True), "application/xml",
                         headers=[("Content-Encoding", "gzip")])
