@@ -170,7 +170,7 @@ class HostPacer:
         if slot is None:
             return
         if restart:
-            slot.delay = delay
+            slot.delay = max(delay, slot.delay)
             slot.lastseen = time.monotonic()  # the clock Scrapy's slots use
         elif slot.delay < delay:
             slot.delay = delay

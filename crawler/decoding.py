@@ -100,17 +100,24 @@ class SafeDecompressionMiddleware(HttpCompressionMiddleware):
             logger.warning("refused %s: its body inflates beyond %d bytes (decompression "
                            "bomb); archived as received, not decoded", url, self._max_size)
             raise DecompressionBomb(f"{url}: body inflates beyond {self._max_size} bytes")
+        if "download_stopped" in response.flags:  # cut at the page limit on purpose
+            return self._decoded(request, response, url)
+        broken = verdict in (BodyEncoding.CORRUPT.value, BodyEncoding.SHORT.value)
         if response.status == 200 and not request.meta.get(META_REFETCHED):
-            if verdict in (BodyEncoding.CORRUPT.value, BodyEncoding.SHORT.value):
-                return self._refetch(request, url, "corrupt_encoding")
             if "dataloss" in response.flags:
                 return self._refetch(request, url, "truncated")
-        if verdict in (BodyEncoding.CORRUPT.value, BodyEncoding.SHORT.value):
+            if broken:
+                return self._refetch(request, url, "corrupt_encoding")
+        if broken and "dataloss" not in response.flags:
             stats.inc_value("newsarchive/failures/corrupt_encoding")
             logger.warning("%s: the body does not decode as its Content-Encoding says; "
                            "archived as received, not used", url)
             raise BrokenBody(f"{url}: corrupt Content-Encoding")
         # a body cut short again goes on to the spider, which skips it (capture counted it)
+        return self._decoded(request, response, url)
+
+    def _decoded(self, request: Request, response: Response, url: str) -> Response:
+        stats = self.crawler.stats
         try:
             return super().process_response(request, response)
         except IgnoreRequest:  # Scrapy's own cap: counted the same way
