@@ -94,10 +94,15 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         return await super().robot_parser(request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        self.crawler.stats.inc_value("newsarchive/robots/unreachable")
+        self._unreachable()
         logger.warning("robots.txt for %s could not be fetched (%s): treating the site as "
                        "disallowed", netloc, exc)
         self._install(netloc, DisallowAll(f"robots.txt unreachable: {exc}"))
+
+    def _unreachable(self) -> None:
+        """Counted twice: for the outcome (robots/) and as a failure (the site is down)."""
+        self.crawler.stats.inc_value("newsarchive/robots/unreachable")
+        self.crawler.stats.inc_value("newsarchive/failures/robots_unreachable")
 
     def _install(self, netloc: str, parser: RobotParser) -> None:
         pending = self._parsers.get(netloc)
@@ -107,7 +112,7 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:
-            self.crawler.stats.inc_value("newsarchive/robots/unreachable")
+            self._unreachable()
             logger.warning("robots.txt for %s answered %d: treating the site as disallowed",
                            netloc, response.status)
             self._install(netloc, DisallowAll(f"robots.txt answered {response.status}"))

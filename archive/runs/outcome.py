@@ -62,7 +62,10 @@ def degraded_reason(report: Mapping[str, Any], history: list[Mapping[str, Any]])
     failures = report.get("failures", {}).get("by_kind", {})
     robots = report.get("robots", {})
     if pages == 0:
-        return ("no page was fetched: every seed request failed or was refused"
+        unreachable = robots.get("origins", 0) - robots.get("fetched", 0)
+        where = (f"; robots.txt unreachable on {unreachable} of {robots['origins']} "
+                 "origin(s)" if unreachable > 0 else "")
+        return ("no page was fetched: every seed request failed or was refused" + where
                 + _counts(refusals, failures))
     if robots.get("origins") and not robots.get("fetched"):
         return (f"robots.txt could not be fetched from any of the {robots['origins']} "
