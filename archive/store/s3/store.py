@@ -18,20 +18,16 @@ import contextlib
 import fcntl
 import heapq
 import itertools
-import json
 import logging
-import os
 import random
-import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from archive.store.base import StoredObject, StoreError, sha256_file
+from archive.store.base import StoredObject, StoreError
+from archive.store.s3.bucket import check_bucket
 from archive.store.s3.config import (
     AccessDenied,
     BucketMissing,
@@ -47,6 +43,7 @@ from archive.store.s3.config import (
     parse_s3_uri,
     translate_error,
 )
+from archive.store.s3.spool import Spool, SpoolJob, default_spool_root  # noqa: F401
 from archive.store.s3.uploader import (
     ObjectInfo,
     UploadAborted,
@@ -57,37 +54,8 @@ from archive.store.s3.uploader import (
 
 logger = logging.getLogger(__name__)
 
-SIDECAR = ".pending.json"
-_SKIP_SUFFIXES = (".open", ".tmp", ".part", SIDECAR)
 # Failures a later attempt in the same run may cure; anything else waits for `sync`.
 _RETRYABLE = (StoreUnreachable, VerificationFailed)
-
-
-def default_spool_root() -> Path:
-    """``$NEWSARCHIVE_SPOOL``, else ``$XDG_STATE_HOME/newsarchive/spool``, else ~/.local/state/…"""
-    explicit = os.environ.get("NEWSARCHIVE_SPOOL")
-    if explicit:
-        return Path(explicit).expanduser()
-    state = os.environ.get("XDG_STATE_HOME") or "~/.local/state"
-    return Path(state).expanduser() / "newsarchive" / "spool"
-
-
-def _check_key(key: str) -> str:
-    parts = key.split("/")
-    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise StoreError(f"invalid store key {key!r}")
-    if key.endswith(_SKIP_SUFFIXES):
-        raise StoreError(f"store key {key!r} ends with a reserved spool suffix")
-    return key
-
-
-@dataclass
-class _Job:
-    key: str
-    path: Path
-    size: int
-    sha256: str
-    attempts: int = 0
 
 
 class S3Store:
@@ -109,10 +77,11 @@ class S3Store:
             self.spool_dir = root.resolve()
         else:
             self.spool_dir = (root / self.location.bucket / self.location.prefix).resolve()
+        self.spool_files = Spool(self.spool_dir)
         self.s3 = client or build_client(self.options)
         self.uploader = Uploader(self.s3, self.location, self.options)
         self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Job]] = []
+        self._heap: list[tuple[float, int, SpoolJob]] = []
         self._seq = itertools.count()
         self._queued: set[str] = set()   # keys scheduled or in flight in this process
         self._in_flight = 0
@@ -141,83 +110,9 @@ class S3Store:
 
     # -- bucket readiness ------------------------------------------------------------------
 
-    def _what(self, action: str) -> str:
-        return f"{action} {self.uri}"
-
     def check_bucket(self, s3: S3Client | None = None) -> None:
         """Head the bucket (creating it when asked) and check Object Lock when it is needed."""
-        from botocore.exceptions import ClientError
-
-        s3 = s3 or self.s3
-        bucket = self.location.bucket
-        try:
-            s3.client.head_bucket(Bucket=bucket)
-        except ClientError as exc:
-            status = http_status(exc)
-            if status == 404 or error_code(exc) in ("NoSuchBucket", "404", "NotFound"):
-                if not self.options.create_bucket:
-                    raise BucketMissing(
-                        f"bucket {bucket!r} does not exist at {s3.endpoint_url}; create it or "
-                        "pass --create-bucket (NEWSARCHIVE_S3_CREATE_BUCKET=1)") from None
-                self._create_bucket(s3)
-            elif status in (400, 403):
-                # HEAD answers carry no error code: ask a GET to say why.
-                self._explain_forbidden(s3)
-                raise AccessDenied(f"{self._what('check bucket')}: access denied") from None
-            else:
-                raise translate_error(exc, what=self._what("check bucket"), bucket=bucket,
-                                      endpoint_url=s3.endpoint_url) from None
-        except Exception as exc:
-            raise translate_error(exc, what=self._what("check bucket"), bucket=bucket,
-                                  endpoint_url=s3.endpoint_url) from None
-        if self.options.object_lock_days:
-            self._check_object_lock(s3)
-
-    def _explain_forbidden(self, s3: S3Client) -> None:
-        try:
-            s3.client.list_objects_v2(Bucket=self.location.bucket, MaxKeys=1)
-        except Exception as exc:
-            raise translate_error(exc, what=self._what("check bucket"),
-                                  bucket=self.location.bucket,
-                                  endpoint_url=s3.endpoint_url) from None
-
-    def _create_bucket(self, s3: S3Client) -> None:
-        args: dict = {"Bucket": self.location.bucket}
-        region = s3.client.meta.region_name
-        if s3.is_aws and region and region != "us-east-1":
-            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        if self.options.object_lock_days:
-            args["ObjectLockEnabledForBucket"] = True
-        try:
-            s3.client.create_bucket(**args)
-        except Exception as exc:
-            if error_code(exc) in ("BucketAlreadyOwnedByYou",):
-                return
-            raise translate_error(exc, what=self._what("create bucket"),
-                                  bucket=self.location.bucket,
-                                  endpoint_url=s3.endpoint_url) from None
-        logger.info("created bucket %s%s", self.location.bucket,
-                    " with Object Lock" if self.options.object_lock_days else "")
-
-    def _check_object_lock(self, s3: S3Client) -> None:
-        try:
-            config = s3.client.get_object_lock_configuration(Bucket=self.location.bucket)
-            enabled = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
-        except Exception as exc:
-            code = error_code(exc)
-            if code in ("ObjectLockConfigurationNotFoundError", "NotImplemented",
-                        "InvalidRequest") or http_status(exc) in (404, 501):
-                enabled = None
-            else:
-                raise translate_error(exc, what=self._what("check Object Lock"),
-                                      bucket=self.location.bucket,
-                                      endpoint_url=s3.endpoint_url) from None
-        if enabled != "Enabled":
-            raise ObjectLockUnavailable(
-                f"--object-lock-days was given but bucket {self.location.bucket!r} has no "
-                "Object Lock; Object Lock can only be enabled when a bucket is created "
-                "(use a new bucket with --create-bucket --object-lock-days N, or drop the "
-                "option)")
+        check_bucket(s3 or self.s3, self.location, self.options)
 
     def _ensure_ready(self) -> None:
         with self._ready_lock:
@@ -225,71 +120,25 @@ class S3Store:
                 self.check_bucket()
                 self._ready = True
 
-    # -- spool -----------------------------------------------------------------------------
+    # -- spool (archive.store.s3.spool) ------------------------------------------------------
 
     def spool_path(self, key: str) -> Path:
-        path = (self.spool_dir / _check_key(key)).resolve()
-        if self.spool_dir not in path.parents:
-            raise StoreError(f"refusing key outside the store: {key!r}")
-        return path
-
-    @staticmethod
-    def _sidecar(path: Path) -> Path:
-        return path.with_name(path.name + SIDECAR)
-
-    def _write_sidecar(self, job: _Job, error: str | None = None) -> None:
-        record = {"key": job.key, "size": job.size, "sha256": job.sha256,
-                  "attempts": job.attempts, "last_error": error,
-                  "updated": datetime.now(UTC).isoformat(timespec="seconds")}
-        sidecar = self._sidecar(job.path)
-        tmp = sidecar.with_name(sidecar.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, sidecar)
-
-    def _read_sidecar(self, sidecar: Path) -> _Job | None:
-        try:
-            record = json.loads(sidecar.read_text(encoding="utf-8"))
-            path = sidecar.with_name(sidecar.name[: -len(SIDECAR)])
-            key = path.relative_to(self.spool_dir).as_posix()
-            if record.get("key") not in (None, key):
-                logger.warning("sidecar %s names key %r; using the spool path %r",
-                               sidecar, record.get("key"), key)
-            return _Job(key=key, path=path, size=int(record["size"]),
-                        sha256=str(record["sha256"]), attempts=int(record.get("attempts", 0)))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("ignoring unreadable spool sidecar %s: %s", sidecar, exc)
-            return None
-
-    def _sidecars(self) -> list[Path]:
-        if not self.spool_dir.is_dir():
-            return []
-        return sorted(self.spool_dir.rglob("*" + SIDECAR))
+        return self.spool_files.path(key)
 
     def pending(self) -> list[Path]:
         """Spooled files waiting for upload (from the sidecars, so it survives a crash)."""
-        paths = []
-        for sidecar in self._sidecars():
-            path = sidecar.with_name(sidecar.name[: -len(SIDECAR)])
-            if path.is_file():
-                paths.append(path)
-        return paths
+        return self.spool_files.pending()
 
     def spooled_keys(self) -> list[str]:
         """Keys of every sidecar in the spool, including those whose file is already gone."""
-        return [s.relative_to(self.spool_dir).as_posix()[: -len(SIDECAR)]
-                for s in self._sidecars()]
+        return self.spool_files.spooled_keys()
 
     def pending_objects(self) -> list[StoredObject]:
         """The pending files as StoredObjects (pending=True), for run reports."""
-        jobs = (self._read_sidecar(s) for s in self._sidecars())
-        return [StoredObject(key=j.key, size=j.size, sha256=j.sha256, pending=True)
-                for j in jobs if j is not None and j.path.is_file()]
+        return self.spool_files.pending_objects()
 
     def is_pending(self, key: str) -> bool:
-        return self._sidecar(self.spool_path(key)).exists()
+        return self.spool_files.is_pending(key)
 
     # -- Store protocol --------------------------------------------------------------------
 
@@ -299,7 +148,7 @@ class S3Store:
         Hashing a large file here costs ~0.6 s/GB on the caller's thread: writers that
         already know the sha256 should pass it.
         """
-        stored, job = self._spool(local_path, key, sha256)
+        stored, job = self.spool_files.put(local_path, key, sha256)
         self._schedule(job)
         if self._resume:
             self._resume = False
@@ -308,31 +157,12 @@ class S3Store:
 
     def spool(self, local_path: Path, key: str, sha256: str | None = None) -> StoredObject:
         """Put a file in the spool as pending without starting an upload (for ``sync``)."""
-        return self._spool(local_path, key, sha256)[0]
-
-    def _spool(self, local_path: Path, key: str,
-               sha256: str | None) -> tuple[StoredObject, _Job]:
-        target = self.spool_path(key)
-        source = Path(local_path).resolve()
-        if source != target:
-            if target.exists():
-                raise StoreError(f"{key} is already in the spool ({target}); objects are "
-                                 "never overwritten")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.replace(source, target)
-            except OSError:  # another filesystem: copy, then remove the original
-                shutil.copy2(source, target)
-                source.unlink()
-        size = target.stat().st_size
-        job = _Job(key=key, path=target, size=size, sha256=sha256 or sha256_file(target))
-        self._write_sidecar(job)
-        return StoredObject(key=key, size=size, sha256=job.sha256, pending=True), job
+        return self.spool_files.put(local_path, key, sha256)[0]
 
     def open_read(self, key: str) -> BinaryIO:
         """The object's bytes; a file still pending in the spool is read from the spool."""
         spooled = self.spool_path(key)
-        if spooled.is_file() and self._sidecar(spooled).exists():
+        if spooled.is_file() and self.spool_files.sidecar(spooled).exists():
             return open(spooled, "rb")
         try:
             response = self.s3.client.get_object(Bucket=self.location.bucket,
@@ -348,8 +178,7 @@ class S3Store:
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix`` (a directory-like prefix, as for LocalStore), sorted,
         including files still pending in the spool."""
-        pending = sorted(j.key for j in map(self._read_sidecar, self._sidecars())
-                         if j is not None and _under(j.key, prefix))
+        pending = sorted(j.key for j in self.spool_files.jobs() if _under(j.key, prefix))
         seen: set[str] = set()
         remote = (k for k in self._list_remote(prefix) if _under(k, prefix))
         for key in _merge_sorted(remote, iter(pending)):
@@ -396,13 +225,13 @@ class S3Store:
         """
         self._resume = False
         count = 0
-        for sidecar in self._sidecars():
-            job = self._read_sidecar(sidecar)
+        for sidecar in self.spool_files.sidecars():
+            job = self.spool_files.read_sidecar(sidecar)
             if job is not None and self._schedule(job):
                 count += 1
         return count
 
-    def _schedule(self, job: _Job, delay: float = 0.0) -> bool:
+    def _schedule(self, job: SpoolJob, delay: float = 0.0) -> bool:
         with self._cond:
             if job.key in self._queued and delay == 0.0:
                 return False
@@ -424,7 +253,7 @@ class S3Store:
         for worker in self._workers:
             worker.start()
 
-    def _next_job(self, generation: int) -> _Job | None:
+    def _next_job(self, generation: int) -> SpoolJob | None:
         with self._cond:
             while True:
                 if self._stopping or generation != self._generation:
@@ -453,7 +282,7 @@ class S3Store:
                         self._in_flight -= 1
                     self._cond.notify_all()
 
-    def _process(self, job: _Job) -> None:
+    def _process(self, job: SpoolJob) -> None:
         try:
             handle = open(job.path, "rb")
         except FileNotFoundError:
@@ -488,13 +317,13 @@ class S3Store:
                 return
             job.path.unlink()
         with contextlib.suppress(FileNotFoundError):
-            self._sidecar(job.path).unlink()
+            self.spool_files.sidecar(job.path).unlink()
         logger.info("uploaded %s/%s (%d bytes, %s)", self.uri, job.key, job.size,
                     "already present" if result.already_present
                     else f"verified by {result.verified_by}")
         self._done(job, result)
 
-    def _orphan_sidecar(self, job: _Job) -> None:
+    def _orphan_sidecar(self, job: SpoolJob) -> None:
         """A sidecar whose file is gone: fine if the object is there (crash after delete)."""
         try:
             info = self.uploader.head(job.key)
@@ -503,7 +332,7 @@ class S3Store:
             return
         if info is not None and info.sha256 == job.sha256 and info.size == job.size:
             with contextlib.suppress(FileNotFoundError):
-                self._sidecar(job.path).unlink()
+                self.spool_files.sidecar(job.path).unlink()
             self._done(job, UploadResult(key=job.key, size=job.size, sha256=job.sha256,
                                          etag=info.etag, verified_by="existing",
                                          already_present=True))
@@ -511,7 +340,7 @@ class S3Store:
             self._fail(job, f"the spool file {job.path} is missing and the object is not "
                             "in the store", retry=False)
 
-    def _done(self, job: _Job, result: UploadResult | None) -> None:
+    def _done(self, job: SpoolJob, result: UploadResult | None) -> None:
         with self._cond:
             self._queued.discard(job.key)
             if result is not None:
@@ -519,12 +348,12 @@ class S3Store:
                 self.failures.pop(job.key, None)
                 self._outage, self._paused_until = 0, 0.0
 
-    def _fail(self, job: _Job, message: str, *, retry: bool, unreachable: bool = False,
+    def _fail(self, job: SpoolJob, message: str, *, retry: bool, unreachable: bool = False,
               delay: float | None = None, record: bool = True) -> None:
         """Note a failed attempt in the sidecar (we hold the file's lock) and maybe retry."""
         with contextlib.suppress(OSError):
             if record and job.path.exists():
-                self._write_sidecar(job, error=message)
+                self.spool_files.write_sidecar(job, error=message)
         with self._cond:
             self.failures[job.key] = message
             if self._stopping:
