@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archive.corpus.records import parse_since
 from archive.runs.report import new_run_id
 from archive.state import open_state
 from archive.state.base import StateStore, default_state_path
@@ -31,14 +32,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_STORE = "./archive"
-
-
-def parse_since(value: str | datetime | None) -> datetime | None:
-    """``--since`` as an aware datetime (a bare date or naive time is read as UTC)."""
-    if value is None or value == "":
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from archive.store.manifest import manifest_keys
 from archive.runs.report import EXIT_OK
+from archive.store.manifest import manifest_keys
 
 # counters that are summed as they are; nested {"by_kind": {...}} groups are summed per kind
 _SUMMED = ("articles", "non_articles", "duplicates", "new_versions", "unchanged",

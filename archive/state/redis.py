@@ -33,8 +33,20 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
+from archive.state.base import (
+    ArticleRecord,
+    ArticleState,
+    DigestRecord,
+    Recheck,
+    StateError,
+    Validators,
+    article_row,
+    chunks,
+    from_epoch,
+    pick_due,
+    to_datetime,
+)
 from archive.state.schedule import RecheckSchedule
-from archive.state.base import ArticleRecord, ArticleState, DigestRecord, Recheck, StateError, Validators, article_row, chunks, from_epoch, pick_due, to_datetime
 
 BUCKETS = 1 << 14
 SCRIPT_BATCH = 1000
