@@ -11,8 +11,8 @@ from pathlib import Path
 
 from archive.corpus.records import parse_since
 from archive.outlet.config import OutletConfig, OutletConfigError
-from archive.runs.lock import LockHeld, RunLock
 from archive.runs.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
+from archive.state.lock import LockHeld, RunLock
 from archive.store import open_store
 from archive.store.base import StoreError
 from crawler.commands import add_object_lock_arguments, add_store_argument

@@ -1,7 +1,7 @@
 """Reuse of what was captured: ``wacz``, ``reextract``, ``corpus export`` and ``replay``.
 
-Thin argparse layer over archive.warc.wacz, archive.corpus.reextract, archive.corpus.export and
-archive.warc.replay; every command works on a local directory store and on s3://bucket/prefix.
+Thin argparse layer over archive.replay.wacz, archive.corpus.reextract, archive.corpus.export and
+archive.replay.pywb; every command works on a local directory store and on s3://bucket/prefix.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def parse_options(pairs: list[str]) -> dict:
 
 
 def run_wacz(args: argparse.Namespace) -> int:
-    from archive.warc.wacz import WaczError, package, publish_wacz
+    from archive.replay.wacz import WaczError, package, publish_wacz
 
     store = _open(args.store)
     if store is None:
@@ -216,11 +216,11 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     try:
-        from archive.warc.replay import PywbError, PywbServer
+        from archive.replay.pywb import PywbError, PywbServer
     except ModuleNotFoundError as exc:
-        if exc.name != "archive.warc.replay":
+        if exc.name != "archive.replay.pywb":
             raise
-        _error("replay is not available in this installation (archive.warc.replay is missing)")
+        _error("replay is not available in this installation (archive.replay.pywb is missing)")
         return EXIT_FAILED
     from archive.warc.cdxj import LocalCopy, warc_keys
 

@@ -161,13 +161,26 @@ class S3Store:
 
     def open_read(self, key: str) -> BinaryIO:
         """The object's bytes; a file still pending in the spool is read from the spool."""
+        return self._get(key)
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of the object from ``offset``: one ranged GET, not the object."""
+        if length <= 0:
+            return b""
+        with self._get(key, f"bytes={offset}-{offset + length - 1}", offset) as body:
+            return body.read(length)
+
+    def _get(self, key: str, byte_range: str | None = None, offset: int = 0) -> BinaryIO:
         spooled = self.spool_path(key)
         if spooled.is_file() and self.spool_files.sidecar(spooled).exists():
-            return open(spooled, "rb")
+            handle = open(spooled, "rb")
+            handle.seek(offset)
+            return handle
+        args = {"Bucket": self.location.bucket, "Key": self.location.object_key(key)}
+        if byte_range:
+            args["Range"] = byte_range
         try:
-            response = self.s3.client.get_object(Bucket=self.location.bucket,
-                                                 Key=self.location.object_key(key))
-            return response["Body"]
+            return self.s3.client.get_object(**args)["Body"]
         except Exception as exc:
             if error_code(exc) in ("NoSuchKey", "404") or http_status(exc) == 404:
                 raise FileNotFoundError(f"no object {key!r} in {self.uri}") from None
