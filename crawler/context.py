@@ -91,7 +91,7 @@ class RunContext:
         context = cls(
             run_id=settings.get("NEWSARCHIVE_RUN_ID") or new_run_id(),
             outlet=outlet,
-            store=open_store(store_uri),
+            store=open_store(store_uri, **settings.getdict("NEWSARCHIVE_STORE_OPTIONS")),
             started=datetime.now(UTC),
             state_location=str(settings.get("NEWSARCHIVE_STATE")
                                or default_state_path(store_uri)),

@@ -19,6 +19,7 @@ from scrapy.utils.project import get_project_settings
 from archive.outlet.config import OutletConfig
 from archive.runs.report import EXIT_FAILED
 from crawler.context import DEFAULT_STORE, new_run_id
+from crawler.report import finished_report
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def run_crawls(outlets: list[OutletConfig], options: CrawlOptions) -> list[dict[
     process.start()
     reports = []
     for outlet, crawler in crawlers:
-        report = getattr(crawler, "_newsarchive_report", None)
+        report = finished_report(crawler)
         if report is None:
             report = {"outlet": outlet.name, "run_id": crawler.settings.get("NEWSARCHIVE_RUN_ID"),
                       "finish_reason": "crashed", "exit_status": EXIT_FAILED,

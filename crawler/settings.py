@@ -27,6 +27,9 @@ NEWSARCHIVE_CONTACT_URL = os.environ.get(
 )
 USER_AGENT = f"newsarchive/{NEWSARCHIVE_VERSION} (+{NEWSARCHIVE_CONTACT_URL})"
 NEWSARCHIVE_STORE = os.environ.get("NEWSARCHIVE_STORE", "./archive")
+# S3 options from the command line (create_bucket, object_lock_days, object_lock_mode):
+# passed to archive.store.open_store; the NEWSARCHIVE_S3_* environment gives the defaults
+NEWSARCHIVE_STORE_OPTIONS: dict = {}
 NEWSARCHIVE_WARC_PREFIX = "newsarchive"
 NEWSARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 NEWSARCHIVE_MAX_PAGE_BYTES = 20_000_000

@@ -56,12 +56,7 @@ def _open(args: argparse.Namespace, **s3_options):
     """The store for --store; S3 options apply only to s3:// URIs."""
     from archive.store import open_store
 
-    if args.store.startswith("s3://"):
-        from archive.store.s3.store import S3Store
-
-        return S3Store.from_uri(args.store, **{k: v for k, v in s3_options.items()
-                                               if v is not None})
-    return open_store(args.store)
+    return open_store(args.store, **s3_options)
 
 
 def _error(message: object) -> None:
