@@ -3,6 +3,8 @@ record, from a local store and from S3 (SeaweedFS), as README "Python API" shows
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
@@ -58,5 +60,19 @@ def test_read_corpus_and_capture_from_s3(sample, tmp_path: Path, monkeypatch):
                 capture = archive.read_capture(store, record)
                 expected = archive.read_capture(sample.store, record)
                 assert (capture.record_id, capture.body) == (expected.record_id, expected.body)
+            # README "Python API": its snippet, verbatim but for the store's address
+            snippet = readme_python_api_snippet().replace(
+                '"s3://news-archive/warc"', f'"s3://{server.bucket}/news"').replace(
+                'outlet="rudaw", language="ckb"', 'outlet="sample"')
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(compile(snippet, "README.md", "exec"), {})
+            assert printed.getvalue().split()[0] in " ".join(r["title"] for r in remote)
         finally:
             store.close()
+
+
+def readme_python_api_snippet() -> str:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Python API", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
