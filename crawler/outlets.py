@@ -11,16 +11,24 @@ from pathlib import Path
 
 from archive.outlet import registry
 from archive.outlet.config import OutletConfig
-from spiders import OUTLETS_DIR  # the data directory only; spiders/__init__ imports none
 
-OUTLET_DIRS: tuple[Path, ...] = (OUTLETS_DIR,)
+
+def outlet_dirs() -> tuple[Path, ...]:
+    """The registry directories: the outlet files shipped in spiders/outlets/.
+
+    Imported on call, not at module level: imports run spiders -> crawler, and
+    spiders/__init__ is only the data directory's location (no Scrapy, no cycle).
+    """
+    from spiders import OUTLETS_DIR
+
+    return (OUTLETS_DIR,)
 
 
 def registered_outlets() -> dict[str, Path]:
     """Registered outlet names and their files, sorted by name."""
-    return registry.registered_outlets(OUTLET_DIRS)
+    return registry.registered_outlets(outlet_dirs())
 
 
 def resolve_outlet(outlet: OutletConfig | str | Path) -> OutletConfig:
     """An OutletConfig from itself, a registered outlet name, or an outlet file's path."""
-    return registry.resolve_outlet(outlet, OUTLET_DIRS)
+    return registry.resolve_outlet(outlet, outlet_dirs())

@@ -56,6 +56,6 @@ def test_paths_configs_and_unknown_names(tmp_path: Path):
 
 
 def test_crawler_binds_the_shipped_outlets():
-    assert outlets.OUTLET_DIRS == (OUTLETS_DIR,)
+    assert outlets.outlet_dirs() == (OUTLETS_DIR,)
     assert outlets.registered_outlets()["rudaw"] == OUTLETS_DIR / "rudaw.yaml"
     assert outlets.resolve_outlet("rudaw").name == "rudaw"
