@@ -39,7 +39,7 @@ class CrawlOptions:
     since: str | None = None
     recheck: str | None = None
     extra_settings: dict[str, Any] | None = None
-    # scale-out: join the outlet's shared crawl in this Redis (crawler/distributed.py)
+    # scale-out: join the outlet's shared crawl in this Redis (crawler/distributed/)
     redis_url: str | None = None
     worker_id: str | None = None
 
@@ -90,7 +90,7 @@ def outlet_settings(outlet: OutletConfig, options: CrawlOptions) -> Settings:
                                 f"(+{outlet.contact_url})")
     settings.setdict(values, priority="cmdline")
     if options.redis_url:
-        from crawler.distributed import distributed_settings
+        from crawler.distributed.settings import distributed_settings
 
         settings.setdict(distributed_settings(outlet, options, settings), priority="cmdline")
     if options.extra_settings:

@@ -40,7 +40,7 @@ NEWSARCHIVE_PROGRESS = False
 # id (file names of its corpus and report) and crawl host (WARC file names).
 NEWSARCHIVE_WORKER_ID = None
 NEWSARCHIVE_CRAWL_HOST = None
-# Scale-out (`crawl --redis`, crawler/distributed.py): a worker whose heartbeat is older
+# Scale-out (`crawl --redis`, crawler/distributed/): a worker whose heartbeat is older
 # than the TTL (s) is dead and its requests are crawled by the others; buckets of the
 # compact shared seen-set (about expected URLs per crawl / 256; 0: scrapy-redis's plain
 # set); slack (s) added to each per-host delay so that send-time jitter (a busy event

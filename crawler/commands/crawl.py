@@ -16,7 +16,7 @@ from archive.state.lock import LockHeld, RunLock
 from archive.store import open_store
 from archive.store.base import StoreError
 from crawler.commands import add_object_lock_arguments, add_store_argument
-from crawler.distributed_redis import DistributedError, check_worker_id, connect, split_redis_url
+from crawler.distributed.frontier import DistributedError, check_worker_id, connect, split_redis_url
 from crawler.outlets import registered_outlets
 
 HELP = """\
