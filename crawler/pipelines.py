@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.corpus.records import CorpusWriter
+from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
 from crawler.context import RunContext
@@ -43,15 +43,6 @@ def _build(page: dict[str, Any]) -> dict | None:
 
     assert _worker_outlet is not None
     return build_record(page, _worker_outlet, _worker_run_id)
-
-
-def default_workers() -> int:
-    """One worker per core: extraction (~30-40 ms CPU per page) dominates; the crawl
-    itself needs only a few ms per page (bench/crawl.py measured 33.8 pages/s with two
-    workers against 27.5 with one on two cores)."""
-    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else (os.cpu_count() or 1))
-    return max(1, cores)
 
 
 class ArticlePipeline:
