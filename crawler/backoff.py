@@ -39,7 +39,6 @@ from scrapy.http import Response
 logger = logging.getLogger(__name__)
 
 BACKOFF_STATUSES = frozenset({429, 503})
-PACER_ATTRIBUTE = "_newsarchive_pacer"
 
 
 def parse_retry_after(value: bytes | str | None, now: float | None = None) -> float | None:
@@ -71,7 +70,12 @@ class HostPace:
 
 
 class HostPacer:
-    """Per-host pacing for one crawl: floors, strikes and the slot adjustments."""
+    """Per-host pacing for one crawl: floors, strikes and the slot adjustments.
+
+    An extension, so that the back-off middleware, the robots.txt middleware (Crawl-delay)
+    and the decoding middleware (refetch pause) share one instance through
+    ``crawler.get_extension``.
+    """
 
     def __init__(self, crawler: Crawler):
         settings = crawler.settings
@@ -88,12 +92,16 @@ class HostPacer:
         self.hosts: dict[str, HostPace] = {}
 
     @classmethod
-    def of(cls, crawler: Crawler) -> HostPacer:
-        pacer = getattr(crawler, PACER_ATTRIBUTE, None)
-        if pacer is None:
-            pacer = cls(crawler)
-            setattr(crawler, PACER_ATTRIBUTE, pacer)
-        return pacer
+    def from_crawler(cls, crawler: Crawler) -> HostPacer:
+        return cls(crawler)
+
+    @staticmethod
+    def of(crawler: Crawler) -> HostPacer | None:
+        """The crawl's pacer (an extension, see crawler/settings.py); None when not wired."""
+        try:
+            return crawler.get_extension(HostPacer)
+        except RuntimeError:  # asked before the extensions exist
+            return None
 
     def _pace(self, host: str) -> HostPace:
         return self.hosts.setdefault(host, HostPace())
@@ -201,22 +209,26 @@ class BackoffMiddleware:
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
-        self.pacer = HostPacer.of(crawler)
+        self.retry_after_max = crawler.settings.getfloat("NEWSARCHIVE_RETRY_AFTER_MAX", 120.0)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        self.pacer.on_request(request)
+        pacer = HostPacer.of(self.crawler)
+        if pacer is not None:
+            pacer.on_request(request)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        self.pacer.on_response(request, response)
+        pacer = HostPacer.of(self.crawler)
+        if pacer is not None:
+            pacer.on_response(request, response)
         if response.status in BACKOFF_STATUSES:
             asked = parse_retry_after(response.headers.get(b"Retry-After"))
-            if asked is not None and asked > self.pacer.retry_after_max:
+            if asked is not None and asked > self.retry_after_max:
                 request.meta["dont_retry"] = True
                 self.crawler.stats.inc_value("newsarchive/failures/retry_after_too_long")
                 logger.warning("%s asks to retry in %.0f s, beyond the %.0f s cap: not "
-                               "retried", request.url, asked, self.pacer.retry_after_max)
+                               "retried", request.url, asked, self.retry_after_max)
         return response

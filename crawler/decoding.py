@@ -135,7 +135,9 @@ class SafeDecompressionMiddleware(HttpCompressionMiddleware):
                     kind.replace("_", " "))
         # a second later at least: two captures of a URL within one second share a
         # 14-digit timestamp, and replay tools could then show only one of them
-        HostPacer.of(self.crawler).pause(request, REFETCH_PAUSE)
+        pacer = HostPacer.of(self.crawler)
+        if pacer is not None:
+            pacer.pause(request, REFETCH_PAUSE)
         meta = {**request.meta, META_REFETCHED: True}
         meta.pop(META_ENCODING, None)
         return request.replace(dont_filter=True, meta=meta)

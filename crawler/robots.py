@@ -130,8 +130,11 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         except Exception:  # a parser that cannot say: no Crawl-delay
             return
         if seconds:
+            pacer = HostPacer.of(self.crawler)
+            if pacer is None:
+                return
             host = (urlparse_cached(request).hostname or "").lower()
-            delay = HostPacer.of(self.crawler).set_crawl_delay(host, float(seconds))
+            delay = pacer.set_crawl_delay(host, float(seconds))
             logger.info("robots.txt of %s asks for Crawl-delay %s s: %s is now paced at "
                         "%.2f s", host, seconds, host, delay)
 

@@ -128,6 +128,7 @@ NEWSARCHIVE_BACKOFF_SLOW_AFTER = 3
 NEWSARCHIVE_RETRY_AFTER_MAX = 120.0
 NEWSARCHIVE_CRAWL_DELAY_MAX = 60.0
 EXTENSIONS = {
+    "crawler.backoff.HostPacer": 100,  # per-host pacing shared by the middlewares
     "crawler.capture.WarcCaptureExtension": 500,
     "crawler.report.RunReportExtension": 900,
     "crawler.progress.ProgressExtension": 950,
