@@ -59,7 +59,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Payloads smaller than this are stored again rather than deduplicated (robots.txt, tiny
 # redirects): a revisit record would cost about as much as the payload.
 MIN_DEDUP_BYTES = 512
-VALIDATED_KINDS = frozenset({"front", "listing", "feed", "sitemap"})
+VALIDATED_KINDS = frozenset({"front", "listing", "feed", "sitemap", "resource"})
 META_REVISIT = "warc_revisit"
 
 

@@ -1,6 +1,7 @@
 """Incremental fetching: conditional requests, and no second fetch of archived articles.
 
-Conditional re-fetches of fronts, feeds and sitemaps (If-None-Match, If-Modified-Since):
+Conditional re-fetches of fronts, feeds, sitemaps and page resources (If-None-Match,
+If-Modified-Since):
 
 Listing pages are fetched every run; when the server supports validators an unchanged one
 costs a 304 instead of the whole page, and the capture extension records that 304 as a
@@ -16,7 +17,7 @@ from scrapy.exceptions import IgnoreRequest
 from archive.outlet.urls import article_key
 from crawler.context import RunContext
 
-CONDITIONAL_KINDS = frozenset({"front", "listing", "feed", "sitemap"})
+CONDITIONAL_KINDS = frozenset({"front", "listing", "feed", "sitemap", "resource"})
 
 
 class ConditionalRequestMiddleware:

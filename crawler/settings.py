@@ -102,6 +102,10 @@ EXTENSIONS = {
     "crawler.report.RunReportExtension": 900,
     "crawler.progress.ProgressExtension": 950,
 }
+# Page resources (stylesheets, scripts, images): added after each page callback's output
+SPIDER_MIDDLEWARES = {
+    "spiders.resources.ResourceSpiderMiddleware": 950,
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.ArticlePipeline": 300,
 }
