@@ -63,7 +63,9 @@ class Browser:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as reply:
             targets = json.load(reply)
         page = next(t for t in targets if t.get("type") == "page")
-        self._ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=10)
+        # entered by hand (closed in __exit__): the connection outlives this method
+        self._ws = connect(page["webSocketDebuggerUrl"], max_size=None,
+                           open_timeout=10).__enter__()
         self.call("Page.enable")
         self.call("Network.enable")
         self.call("Network.setCacheDisabled", cacheDisabled=True)
