@@ -6,6 +6,8 @@ If-Modified-Since):
 Listing pages are fetched every run; when the server supports validators an unchanged one
 costs a 304 instead of the whole page, and the capture extension records that 304 as a
 ``server-not-modified`` revisit.  The validators come from the previous 200 capture.
+A request with ``meta["unconditional"]`` is sent without them (a stylesheet: its body is
+needed to revalidate the fonts and images it names).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ class ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if request.meta.get("kind") not in CONDITIONAL_KINDS:
+        if request.meta.get("kind") not in CONDITIONAL_KINDS or request.meta.get(
+                "unconditional"):
             return
         state = RunContext.for_crawler(self.crawler).state
         if state is None:

@@ -13,7 +13,10 @@ empty shell.  Two parts:
 Each resource is fetched once per run: the requests go through the scheduler's
 dupefilter (scrapy-redis's shared one in a distributed crawl, so once across workers).
 Later runs revalidate it (crawler/conditional.py sends the validators of the last
-capture; the capture extension writes a 304 as a ``server-not-modified`` revisit).  The
+capture; the capture extension writes a 304 as a ``server-not-modified`` revisit).
+Stylesheets are the exception: they are fetched in full every run, because a 304 carries
+no body and the body names the fonts and images to revalidate; an unchanged stylesheet
+becomes an ``identical-payload-digest`` revisit (counted as revalidated too).  The
 WARC capture extension archives every exchange; resources never become items, so never
 corpus records or pages in pages.jsonl.
 
@@ -100,6 +103,10 @@ class ResourceCallbacks:
         meta = {"kind": RESOURCE_KIND, "resource_kind": resource.kind, "resource_depth": depth,
                 "handle_httpstatus_list": _STATUSES, "allow_offsite": True,
                 "download_maxsize": self.outlet.resources.max_bytes}
+        if resource.kind == "stylesheet":
+            # a 304 has no body, and the body names the fonts and images to revalidate in
+            # turn: fetched in full, an unchanged one is stored as a digest revisit
+            meta["unconditional"] = True
         return Request(resource.url, callback=self.parse_resource,
                        errback=self.on_resource_error, meta=meta, priority=RESOURCE_PRIORITY,
                        headers={"Accept": ACCEPT.get(resource.kind, "*/*")})
@@ -127,7 +134,8 @@ class ResourceCallbacks:
         if status != 200:
             self._stat(f"{STAT}failed/http_{status}")
             return
-        self._stat(STAT + "fetched")
+        # unchanged bytes (the capture wrote an identical-payload revisit): revalidated
+        self._stat(STAT + ("revalidated" if response.meta.get("warc_revisit") else "fetched"))
         depth = int(response.meta.get("resource_depth", 1))
         if depth > MAX_CSS_DEPTH or not self._is_stylesheet(response):
             return

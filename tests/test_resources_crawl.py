@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow
 ARTICLE = "/english/categories/kurdistan/1079100"  # new style: photo with srcset
 LEGACY_ARTICLE = "/english/middleeast/syria/05032020"  # photo on the CDN origin
 NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 
 
 def records(paths: list[Path]) -> list[dict]:
@@ -101,18 +102,27 @@ def test_second_run_revalidates_with_revisits(crawls):
     second = crawls["second"]
     assert second.returncode == 0, second.stderr[-3000:]
     main = crawls["urls"]["main"]
-    stylesheet = [e for e in second.log if e.origin == "main" and e.path == STYLESHEET_URL]
-    script = [e for e in second.log if e.origin == "main" and e.path == SCRIPT]
-    assert len(stylesheet) == 1 and len(script) == 1
-    for entry in (*stylesheet, *script):
-        assert entry.header("If-None-Match") and entry.status == 304
-    new_files = [p for p in second.warcs() if p not in crawls["first"].warc_set]
-    new = records(new_files)
-    for url in (main + STYLESHEET_URL, main + SCRIPT):
+
+    def asked(path: str) -> list:
+        return [e for e in second.log if e.origin == "main" and e.path == path]
+
+    # scripts, fonts, images: conditional requests answered 304
+    for path in (SCRIPT, FRONT_CHUNK, FONT, BACKGROUND):
+        entries = asked(path)
+        assert len(entries) == 1, path
+        assert entries[0].header("If-None-Match") and entries[0].status == 304, path
+    # the stylesheet is fetched in full (its body names the font and background above)
+    stylesheet = asked(STYLESHEET_URL)
+    assert len(stylesheet) == 1 and stylesheet[0].status == 200
+    assert stylesheet[0].header("If-None-Match") is None
+    new = records([p for p in second.warcs() if p not in crawls["first"].warc_set])
+    for url, profile in ((main + SCRIPT, NOT_MODIFIED), (main + FONT, NOT_MODIFIED),
+                         (main + STYLESHEET_URL, IDENTICAL)):
         revisit = [r for r in new if r["uri"] == url]
-        assert revisit and revisit[0]["type"] == "revisit"
-        assert revisit[0]["profile"] == NOT_MODIFIED
-    assert second.reports[0]["resources"]["revalidated"] >= 2
+        assert len(revisit) == 1 and revisit[0]["type"] == "revisit", url
+        assert revisit[0]["profile"] == profile, url
+    resources = second.reports[0]["resources"]
+    assert resources["revalidated"] >= 5 and resources["failed"]["total"] == 0
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +181,7 @@ def test_legacy_article_replays_its_cdn_photo(crawls, replay):
 
 def test_front_replays_its_script_drawn_list(crawls, replay):
     _, browser = replay
-    # the second run's capture of the front: its stylesheet and script are 304 revisits
+    # the second run's capture of the front: its stylesheet and scripts are revisits
     load, archived, missing = _open(replay, crawls, "/english",
                                     _capture_date(crawls, "second", "/english"))
     assert not missing, missing
