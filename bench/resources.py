@@ -35,18 +35,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PER_LISTING = 50
-SHARED = {
-    "/static/site.css": ("text/css", b'@import url("fonts.css");\n'
-                         b"body{font-family:Sans;background:url(/static/paper.png)}\n"
-                         + b".story p{line-height:1.5}\n" * 40),
-    "/static/fonts.css": ("text/css", b'@font-face{font-family:Sans;src:url(sans.woff2)}\n'),
-    "/static/sans.woff2": ("font/woff2", b"wOF2" + bytes(range(256)) * 60),
-    "/static/app.js": ("text/javascript", b"window.app={ready:true};\n" * 200),
-    "/static/vendor.js": ("text/javascript", b"/* invented vendor bundle */\n" * 400),
-    "/static/logo.svg": ("image/svg+xml", b'<svg xmlns="http://www.w3.org/2000/svg" '
-                         b'width="80" height="20"><rect width="80" height="20"/></svg>'),
-    "/favicon.ico": ("image/x-icon", b"\x00" * 300),
-}
 
 
 def png(width: int, height: int, seed: int) -> bytes:
@@ -61,7 +49,24 @@ def png(width: int, height: int, seed: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
 
 
-def article_html(index: int) -> bytes:
+SHARED = {
+    "/static/site.css": ("text/css", b'@import url("fonts.css");\n'
+                         b"body{font-family:Sans;background:url(/static/paper.png)}\n"
+                         + b".story p{line-height:1.5}\n" * 40),
+    "/static/fonts.css": ("text/css", b'@font-face{font-family:Sans;src:url(sans.woff2)}\n'),
+    "/static/sans.woff2": ("font/woff2", b"wOF2" + bytes(range(256)) * 60),
+    "/static/app.js": ("text/javascript", b"window.app={ready:true};\n" * 200),
+    "/static/vendor.js": ("text/javascript", b"/* invented vendor bundle */\n" * 400),
+    "/static/paper.png": ("image/png", png(8, 8, 250)),
+    "/static/logo.svg": ("image/svg+xml", b'<svg xmlns="http://www.w3.org/2000/svg" '
+                         b'width="80" height="20"><rect width="80" height="20"/></svg>'),
+    "/favicon.ico": ("image/x-icon", b"\x00" * 300),
+}
+
+
+def article_html(index: int, srcset: bool = False) -> bytes:
+    srcset_attr = (f' srcset="/photos/{index}.png?w=640 640w, /photos/{index}.png?w=1200 '
+                   f'1200w"' if srcset else "")
     paragraphs = "".join(f"<p>Invented report {index}, paragraph {p}: the council met the "
                          f"farmers about water prices and the road budget again.</p>"
                          for p in range(12))
@@ -72,9 +77,8 @@ def article_html(index: int) -> bytes:
 <meta property="og:image" content="/photos/{index}.png?w=1200">
 </head><body><header><img src="/static/logo.svg" alt="logo"></header>
 <main><article class="story"><h1>Story number {index}</h1>
-<img src="/photos/{index}.png?w=1200" srcset="/photos/{index}.png?w=640 640w,
- /photos/{index}.png?w=1200 1200w" alt="">{paragraphs}</article></main>
-</body></html>""".encode()
+<img src="/photos/{index}.png?w=1200"{srcset} alt="">{paragraphs}</article></main>
+</body></html>""".replace("{srcset}", srcset_attr).encode()
 
 
 def listing_html(page: int, pages: int, total: int) -> bytes:
@@ -86,9 +90,9 @@ def listing_html(page: int, pages: int, total: int) -> bytes:
             f"<body><ul>{links}</ul>{nxt}</body></html>").encode()
 
 
-def serve(port_queue: multiprocessing.Queue, total: int) -> None:
+def serve(port_queue: multiprocessing.Queue, total: int, srcset: bool) -> None:
     pages = (total + PER_LISTING - 1) // PER_LISTING
-    articles = {i: article_html(i) for i in range(total)}
+    articles = {i: article_html(i, srcset) for i in range(total)}
     counts: Counter[str] = Counter()
 
     class Handler(BaseHTTPRequestHandler):
@@ -159,16 +163,20 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=0, help="extraction workers (0: cores)")
+    parser.add_argument("--srcset", action="store_true",
+                        help="each photo also named in a srcset of two sizes")
     args = parser.parse_args()
 
     queue: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(queue, args.articles), daemon=True)
+    server = multiprocessing.Process(target=serve, args=(queue, args.articles, args.srcset),
+                                     daemon=True)
     server.start()
     base = f"http://127.0.0.1:{queue.get(timeout=60)}"
     work = Path(tempfile.mkdtemp(prefix="newsarchive-bench-resources-"))
     try:
-        print(f"site: {args.articles} articles sharing {len(SHARED)} resources, one photo "
-              f"(2 srcset sizes) each, at {base}")
+        sizes = " in 2 srcset sizes" if args.srcset else ""
+        print(f"site: {args.articles} articles sharing {len(SHARED)} resources, one photo"
+              f"{sizes} each, at {base}")
         rates = {}
         for mode in ("none", "all"):
             outlet_file = work / f"bench-{mode}.yaml"
@@ -191,7 +199,9 @@ def main() -> None:
             shared = {k: v for k, v in counts.items() if k in SHARED}
             rate = pages / result["elapsed"]
             rates[mode] = rate
-            print(f"{mode:4s}: {pages} pages in {result['elapsed']:.1f} s = {rate:.1f} pages/s; "
+            responses = report["responses"] / result["elapsed"]
+            print(f"{mode:4s}: {pages} pages in {result['elapsed']:.1f} s = {rate:.1f} pages/s "
+                  f"({responses:.1f} responses/s); "
                   f"{resource_fetches} resource fetches = {resource_fetches / pages:.2f} per "
                   f"page; report resources: fetched={report['resources']['fetched']} "
                   f"skipped={report['resources']['skipped']['total']} "
