@@ -228,3 +228,18 @@ def test_resource_counts_and_merge():
                             {"run_id": "r", "resources": block}])
     assert merged["resources"]["fetched"] == 14
     assert merged["resources"]["skipped"]["by_reason"] == {"media": 2, "refused_address": 4}
+
+
+def test_resource_requests_survive_the_distributed_queue():
+    """The shared frontier stores requests as JSON: callbacks must be spider methods."""
+    from scrapy.utils.request import request_from_dict
+
+    from crawler.distributed import codec
+
+    spider, _ = spider_with_counts()
+    request = spider.page_resource_requests(page())[0]
+    data = request.to_dict(spider=spider)
+    assert (data["callback"], data["errback"]) == ("parse_resource", "on_resource_error")
+    again = request_from_dict(codec.loads(codec.dumps(data)), spider=spider)
+    assert again.meta["kind"] == RESOURCE_KIND and again.meta["unconditional"] is True
+    assert again.callback == spider.parse_resource
