@@ -134,8 +134,10 @@ class ResourceCallbacks:
         if status != 200:
             self._stat(f"{STAT}failed/http_{status}")
             return
-        # unchanged bytes (the capture wrote an identical-payload revisit): revalidated
-        self._stat(STAT + ("revalidated" if response.meta.get("warc_revisit") else "fetched"))
+        # this URL's archived bytes again (the capture wrote an identical-payload revisit
+        # of its earlier capture): revalidated; the same bytes at another URL: fetched
+        revisit = response.meta.get("warc_revisit") or {}
+        self._stat(STAT + ("revalidated" if revisit.get("uri") == response.url else "fetched"))
         depth = int(response.meta.get("resource_depth", 1))
         if depth > MAX_CSS_DEPTH or not self._is_stylesheet(response):
             return

@@ -243,3 +243,15 @@ def test_resource_requests_survive_the_distributed_queue():
     again = request_from_dict(codec.loads(codec.dumps(data)), spider=spider)
     assert again.meta["kind"] == RESOURCE_KIND and again.meta["unconditional"] is True
     assert again.callback == spider.parse_resource
+
+
+def test_identical_payload_counts_as_revalidated_only_for_its_own_url():
+    spider, counts = spider_with_counts()
+    url = f"{BASE}/css/site.css"
+    same = css_response(url, 1)
+    same.meta["warc_revisit"] = {"uri": url, "date": "2026-12-01T00:00:00Z"}
+    other = css_response(f"{BASE}/copy/site.css", 1)
+    other.meta["warc_revisit"] = {"uri": url, "date": "2026-12-01T00:00:00Z"}
+    list(spider.parse_resource(same))
+    list(spider.parse_resource(other))
+    assert counts == {"newsarchive/resources/revalidated": 1, "newsarchive/resources/fetched": 1}
