@@ -33,7 +33,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy import signals
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, StopDownload
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.url import url_is_from_any_domain
 
@@ -56,6 +57,10 @@ STAT = "newsarchive/resources/"
 ACCEPT = {"stylesheet": "text/css,*/*;q=0.1",
           "image": "image/avif,image/webp,image/apng,image/*,*/*;q=0.8",
           "icon": "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"}
+# response types skipped as audio/video when the URL did not tell (HLS/DASH playlists too)
+MEDIA_TYPES = (b"audio/", b"video/", b"application/vnd.apple.mpegurl",
+               b"application/x-mpegurl", b"application/dash+xml")
+SKIP_META = "resource_skip"  # why a download was stopped at its headers
 # statuses that reach parse_resource to be counted (304: revalidated)
 _STATUSES = (304, *range(400, 600))
 
@@ -155,7 +160,10 @@ class ResourceCallbacks:
 
     def on_resource_error(self, failure: Any) -> None:
         """Refused, disallowed, too large or failed: counted by reason, the crawl goes on."""
-        if failure.check(RefusedAddress):
+        request = getattr(failure, "request", None)
+        if failure.check(StopDownload) and request is not None:
+            reason, kind = request.meta.get(SKIP_META, "stopped"), "skipped"
+        elif failure.check(RefusedAddress):
             reason, kind = "refused_address", "skipped"
         elif failure.check(DownloadCancelledError):
             reason, kind = "too_large", "skipped"
@@ -165,12 +173,36 @@ class ResourceCallbacks:
         else:
             reason, kind = failure.type.__name__, "failed"
         self._stat(f"{STAT}{kind}/{reason}")
-        request = getattr(failure, "request", None)
         self.logger.info("resource %s %s: %s", request.url if request else "?", kind, reason)
 
 
 class ResourceSpiderMiddleware:
-    """Adds the resource requests of every page response, after the callback's output."""
+    """Adds the resource requests of every page response, after the callback's output.
+
+    It also stops a resource download at its headers when they say audio or video (and
+    the outlet does not archive media): such a response is never downloaded nor archived,
+    and is counted as skipped.
+    """
+
+    def __init__(self, crawler: Any = None) -> None:
+        if crawler is not None:
+            crawler.signals.connect(self.headers_received, signal=signals.headers_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ResourceSpiderMiddleware:
+        return cls(crawler)
+
+    def headers_received(self, headers: Any, body_length: int, request: Request,
+                         spider: Any) -> None:
+        if request.meta.get("kind") != RESOURCE_KIND:
+            return
+        outlet = getattr(spider, "outlet", None)
+        if outlet is None or outlet.resources.media:
+            return
+        ctype = (headers.get(b"Content-Type") or b"").strip().lower()
+        if ctype.startswith(MEDIA_TYPES):
+            request.meta[SKIP_META] = "media"
+            raise StopDownload(fail=True)
 
     def process_spider_output(self, response: Response, result: Iterable[Any],
                               spider: Any) -> Iterator[Any]:

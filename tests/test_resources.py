@@ -4,6 +4,7 @@ the spider's resource requests and callbacks, and the report counts."""
 from __future__ import annotations
 
 import pytest
+from scrapy.exceptions import StopDownload
 from scrapy.http import HtmlResponse, Request, TextResponse
 
 from archive.discover.resources import Resource, css_resources, html_resources, srcset_urls
@@ -255,3 +256,26 @@ def test_identical_payload_counts_as_revalidated_only_for_its_own_url():
     list(spider.parse_resource(same))
     list(spider.parse_resource(other))
     assert counts == {"newsarchive/resources/revalidated": 1, "newsarchive/resources/fetched": 1}
+
+
+def test_media_is_stopped_at_its_headers_and_counted():
+    from scrapy.http import Headers
+    from twisted.python.failure import Failure
+
+    spider, counts = spider_with_counts()
+    middleware = ResourceSpiderMiddleware()
+    request = spider.resource_request(Resource(f"{BASE}/stream/42", "image"), 1)
+    middleware.headers_received(Headers({"Content-Type": "image/jpeg"}), 10, request, spider)
+    with pytest.raises(StopDownload) as stopped:
+        middleware.headers_received(Headers({"Content-Type": "video/mp4"}), 10, request,
+                                    spider)
+    failure = Failure(stopped.value)
+    failure.request = request
+    spider.on_resource_error(failure)
+    assert counts == {"newsarchive/resources/skipped/media": 1}
+    page_request = Request(f"{BASE}/story/1", meta={"kind": "article"})
+    middleware.headers_received(Headers({"Content-Type": "video/mp4"}), 10, page_request,
+                                spider)  # pages are never stopped here
+    media_outlet, _ = spider_with_counts(resource_media=True)
+    middleware.headers_received(Headers({"Content-Type": "video/mp4"}), 10, request,
+                                media_outlet)

@@ -8,8 +8,10 @@ and the front's script draws its list from the flight data.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,7 +19,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from tests.browser import chromium_binary
-from tests.conftest import crawl
+from tests.conftest import crawl, run_cli
 from tests.sites.assets import (
     BACKGROUND,
     BUILD_MANIFEST,
@@ -27,6 +29,7 @@ from tests.sites.assets import (
     SCRIPT,
     STYLESHEET,
     STYLESHEET_URL,
+    VIDEO_POSTER,
 )
 
 pytestmark = pytest.mark.slow
@@ -92,10 +95,33 @@ def test_first_run_archives_every_resource_once(crawls):
     assert {main + STYLESHEET_URL, main + FONT, main + BACKGROUND} <= captured
 
 
-def test_resources_are_never_corpus_records(crawls):
+RESOURCE_URL = re.compile(r"\.(css|js|png|svg|woff2|ico)|_next/")
+
+
+def test_resources_are_never_corpus_records_nor_wacz_pages(crawls):
     first = crawls["first"]
     urls = {r["url"] for r in first.corpus()}
-    assert urls and not [u for u in urls if re.search(r"\.(css|js|png|svg|woff2|ico)|_next/", u)]
+    assert urls and not [u for u in urls if RESOURCE_URL.search(u)]
+    wacz = crawls["work"] / "sample.wacz"
+    done = run_cli("wacz", "--store", str(first.store), "--outlet", "rudaw-sample",
+                   "--out", str(wacz))
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(wacz) as package:
+        pages = [json.loads(line) for line in
+                 package.read("pages/pages.jsonl").decode().splitlines()[1:]]
+        index = "\n".join(gzip.decompress(package.read(name)).decode()
+                          for name in package.namelist()
+                          if name.startswith("indexes/") and name.endswith(".gz"))
+    assert len(pages) == 26 and not [p for p in pages if RESOURCE_URL.search(p["url"])]
+    for path in (STYLESHEET_URL, FONT, FRONT_CHUNK):  # indexed: ReplayWeb.page finds them
+        assert ")" + path.lower() in index, path  # CDXJ keys are SURTs: "127,0,0,1:port)/..."
+
+
+def test_audio_and_video_are_skipped_and_counted(crawls):
+    first = crawls["first"]
+    assert not [e for e in first.log if e.path.startswith("/media/")]
+    assert [e for e in first.log if e.path == VIDEO_POSTER and e.status == 200]
+    assert first.reports[0]["resources"]["skipped"]["by_reason"]["media"] >= 1
 
 
 def test_second_run_revalidates_with_revisits(crawls):

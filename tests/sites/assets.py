@@ -25,6 +25,8 @@ STYLESHEET_URL = STYLESHEET + "?v=4.2.1"  # as the pages link it
 FONT_SHEET = "/Content/css/fonts.css"
 FONT = "/Content/fonts/rudaw-sans.woff2"
 BACKGROUND = "/Content/img/paper.png"
+VIDEO_POSTER = "/Content/img/video-poster.png"  # new-style articles: <video poster>; the
+# clip itself (/media/clips/*.mp4) is never served: audio/video are skipped by default
 SCRIPT = "/Scripts/jquery-3.6.0.min.js"  # the path the real pages use; an invented stand-in
 WEBPACK = "/_next/static/chunks/webpack-7f3a1c.js"
 BUILD_MANIFEST = "/_next/static/r4d7Xb/_buildManifest.js"
@@ -76,6 +78,7 @@ def asset_routes(content: SiteContent) -> dict:
         (MAIN, FONT_SHEET): _static("fonts.css", CSS),
         (MAIN, FONT): _asset(b"wOF2" + bytes(range(256)) * 4, "font/woff2", compressible=False),
         (MAIN, BACKGROUND): _asset(png(8, 8, (250, 248, 240)), image, compressible=False),
+        (MAIN, VIDEO_POSTER): _asset(png(32, 18, (30, 30, 30)), image, compressible=False),
         (MAIN, SCRIPT): _static("site.js", JS),
         (MAIN, WEBPACK): _static("webpack.js", JS),
         (MAIN, BUILD_MANIFEST): _static("buildManifest.js", JS),
