@@ -8,6 +8,8 @@ Order matters (lower numbers see a request first, a response last):
   robots.txt means (see crawler/robots.py).
 - Capture is an extension on ``response_downloaded`` (not a middleware): it sees raw,
   still-compressed bodies and every redirect hop and retry (shared/WARC.md §b).
+- ResourceSpiderMiddleware (spiders/resources.py) adds each page's resource requests
+  after the callback's output; they pass the scheduler's dupefilter like any request.
 - The report extension is wired after capture so the last WARC is published before the
   report lists the run's files.
 """
