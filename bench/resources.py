@@ -77,8 +77,8 @@ def article_html(index: int, srcset: bool = False) -> bytes:
 <meta property="og:image" content="/photos/{index}.png?w=1200">
 </head><body><header><img src="/static/logo.svg" alt="logo"></header>
 <main><article class="story"><h1>Story number {index}</h1>
-<img src="/photos/{index}.png?w=1200"{srcset} alt="">{paragraphs}</article></main>
-</body></html>""".replace("{srcset}", srcset_attr).encode()
+<img src="/photos/{index}.png?w=1200"{srcset_attr} alt="">{paragraphs}</article></main>
+</body></html>""".encode()
 
 
 def listing_html(page: int, pages: int, total: int) -> bytes:
