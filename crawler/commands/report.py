@@ -1,8 +1,8 @@
 """``newsarchive report``: per-outlet health over recent runs, as a page or as JSON.
 
 Reads only run reports (``runs/{outlet}/*.json``), so it is cheap on any store.  Exit
-status: 0 no alarm, 1 output not written, 2 bad usage, 3 store unusable, 8 at least one alarm, so that cron
-(which mails any output) and systemd (``OnFailure=``) can notify.
+status: 0 no alarm, 1 output not written, 2 bad usage, 3 store unusable, 8 at least one
+alarm, so that cron (which mails any output) and systemd (``OnFailure=``) can notify.
 """
 
 from __future__ import annotations
