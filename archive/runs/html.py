@@ -38,7 +38,7 @@ svg.chart{background:#fff;border:1px solid #eee}
 svg .ct{font-size:12px;font-weight:600;fill:#333}svg .ax{stroke:#999}
 svg .yl{font-size:10px;fill:#666;text-anchor:end}svg .xl{font-size:10px;fill:#666}
 svg .xr{text-anchor:end}svg .xm{text-anchor:middle}
-svg .th{stroke:#c62828;stroke-dasharray:4 3}
+svg .th{stroke:#e57373;stroke-dasharray:4 3}
 .na{color:#999}details{margin:8px 0}code{font-size:12px;word-break:break-all}
 """
 
@@ -88,6 +88,11 @@ def _days(health: dict, outlet: dict) -> list[dict | None]:
     return out
 
 
+def _when(row: dict) -> str:
+    """A run's start as a short axis label: 12-04 07:46 (UTC)."""
+    return str(row.get("started") or "?")[5:16].replace("T", " ")
+
+
 def _charts(health: dict, outlet: dict) -> str:
     kinds = {a["kind"] for a in outlet["alarms"]}
     days = _days(health, outlet)
@@ -95,13 +100,13 @@ def _charts(health: dict, outlet: dict) -> str:
     per_day = [Point(d["date"], d.get("articles"),
                      alarm="zero_articles" in kinds and d.get("articles") == 0) for d in days]
     runs = outlet["recent_runs"]
-    per_run = [Point(r["run_id"] or "?", r["articles"],
+    per_run = [Point(_when(r), r["articles"], note=r["run_id"] or "",
                      alarm=("zero_articles" in kinds and r["articles"] == 0) or not r["ok"])
                for r in runs]
-    blocks = [Point(r["run_id"] or "?", r["block_rate"],
+    blocks = [Point(_when(r), r["block_rate"], note=r["run_id"] or "",
                     alarm=r["block_rate"] > limit and r["blocked"] >= health["thresholds"][
                         "block_min"]) for r in runs]
-    texts = [Point(r["run_id"] or "?", r["text_median"],
+    texts = [Point(_when(r), r["text_median"], note=r["run_id"] or "",
                    alarm="text_collapse" in kinds and r is runs[-1]) for r in runs]
     return "".join([
         '<div class="charts">',
@@ -109,7 +114,7 @@ def _charts(health: dict, outlet: dict) -> str:
         bar_chart(f"articles per run (last {len(runs)})", per_run, _fmt_count),
         line_chart("block rate per run (403/429/503)", blocks, _fmt_rate, y_max=1.0,
                    threshold=limit),
-        line_chart("median text length per run (chars)", texts, _fmt_count),
+        line_chart("median text per run (characters)", texts, _fmt_count),
         "</div>",
     ])
 
@@ -161,6 +166,10 @@ def _outlet_section(health: dict, outlet: dict) -> str:
     ])
 
 
+def _minute(value: object) -> str:
+    return str(value)[:16].replace("T", " ")
+
+
 def _summary_row(outlet: dict) -> str:
     last = outlet.get("last_run") or {}
     success = outlet.get("last_success") or {}
@@ -168,8 +177,8 @@ def _summary_row(outlet: dict) -> str:
     name = escape(outlet["outlet"])
     return (f'<tr{cls} data-outlet="{name}"><td class="name"><a href="#outlet-{name}">{name}'
             f'</a></td><td class="name">{_badges(outlet)}</td>'
-            f"<td>{_na(last.get('started'), lambda v: str(v)[:16])}</td>"
-            f"<td>{_na(success.get('finished'), lambda v: str(v)[:16])}</td>"
+            f"<td>{_na(last.get('started'), _minute)}</td>"
+            f"<td>{_na(success.get('finished'), _minute)}</td>"
             f"<td>{outlet['runs']} ({outlet['ok_runs']})</td>"
             f"<td>{outlet['articles']:,}</td><td>{_na(last.get('articles'))}</td>"
             f"<td>{outlet['pages']:,}</td><td>{sum(outlet['failures'].values()):,}</td>"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-WIDTH, HEIGHT = 310, 110
+WIDTH, HEIGHT = 262, 110
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 16, 22
 
 OK_COLOUR = "#3b6ea8"
@@ -24,6 +24,11 @@ class Point:
     label: str            # x-axis label (a date or a run id), shown as the bar's tooltip
     value: float | None   # None: nothing measured (no run that day)
     alarm: bool = False   # drawn in the alarm colour
+    note: str = ""        # more for the tooltip (e.g. the run id)
+
+    @property
+    def tip(self) -> str:
+        return f"{self.label} {self.note}".strip()
 
 
 def _nice_max(value: float) -> float:
@@ -46,7 +51,7 @@ def _frame(title: str, y_max: float, fmt: Callable[[float], str], first: str, la
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{WIDTH}" '
         f'height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}">',
-        f'<text x="{LEFT}" y="11" class="ct">{escape(title)}</text>',
+        f'<text x="6" y="11" class="ct">{escape(title)}</text>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + plot_h}" class="ax"/>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" '
         'class="ax"/>',
@@ -70,7 +75,7 @@ def bar_chart(title: str, points: Sequence[Point], fmt: Callable[[float], str] =
     body = []
     for index, point in enumerate(points):
         x = LEFT + index * slot + gap / 2
-        tip = f"{point.label}: {'no run' if point.value is None else fmt(point.value)}"
+        tip = f"{point.tip}: {'no run' if point.value is None else fmt(point.value)}"
         if point.value is None:
             body.append(f'<rect x="{x:.1f}" y="{TOP + plot_h - 2}" width="{slot - gap:.1f}" '
                         f'height="2" fill="{MISSING_COLOUR}"><title>{escape(tip)}</title></rect>')
@@ -112,7 +117,7 @@ def line_chart(title: str, points: Sequence[Point], fmt: Callable[[float], str] 
         if point.value is not None:
             x, y = xy(index, point.value)
             colour = ALARM_COLOUR if point.alarm else OK_COLOUR
-            tip = f"{point.label}: {fmt(point.value)}"
+            tip = f"{point.tip}: {fmt(point.value)}"
             body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{3 if point.alarm else 1.8}" '
                         f'fill="{colour}"><title>{escape(tip)}</title></circle>')
     if threshold is not None:
