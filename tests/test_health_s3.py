@@ -1,0 +1,47 @@
+"""`newsarchive report` on an S3 store (real SeaweedFS): same alarms as on a directory."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.run_reports import put_s3, scenario, utc_now
+from tests.s3server import SeaweedFS
+from tests.test_health import OUTLETS
+from tests.test_s3store import isolate_aws_env
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs-health"))
+    server.start()
+    yield server
+    server.cleanup()
+
+
+def test_report_over_s3_store(s3_server, monkeypatch, tmp_path):
+    isolate_aws_env(monkeypatch, tmp_path)
+    prefix = f"health-{uuid.uuid4().hex[:8]}"
+    now = utc_now()
+    reports = [r for outlet, kind in OUTLETS.items()
+               for r in scenario(outlet, kind, now, runs=20)]
+    put_s3(s3_server.client(), s3_server.bucket, prefix, reports)
+    env = {**s3_server.client_env(), "NEWSARCHIVE_SPOOL": str(tmp_path / "spool")}
+    proc = run_cli("report", "--store", f"s3://{s3_server.bucket}/{prefix}", "--json",
+                   env=env)
+    assert proc.returncode == 8, proc.stderr
+    health = json.loads(proc.stdout)
+    assert health["reports_read"] == len(reports) == 100
+    assert {o["outlet"]: [a["kind"] for a in o["alarms"]] for o in health["outlets"]} == {
+        "calm-times": [], "broken-herald": ["zero_articles"], "walled-post": ["block_rate"],
+        "thin-gazette": ["text_collapse"], "sleepy-news": ["stale"]}
+    # and the HTML page from the same store
+    page = tmp_path / "health.html"
+    proc = run_cli("report", "--store", f"s3://{s3_server.bucket}/{prefix}", "--out",
+                   str(page), env=env)
+    assert proc.returncode == 8 and 'data-alarm="block_rate"' in page.read_text()
