@@ -36,6 +36,9 @@ def test_report_over_s3_store(s3_server, monkeypatch, tmp_path):
                    env=env)
     assert proc.returncode == 8, proc.stderr
     health = json.loads(proc.stdout)
+    # quiet: one line per alarm on stderr, no client warnings
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 4 and all(x.startswith("newsarchive report: alarm ") for x in lines)
     assert health["reports_read"] == len(reports) == 100
     assert {o["outlet"]: [a["kind"] for a in o["alarms"]] for o in health["outlets"]} == {
         "calm-times": [], "broken-herald": ["zero_articles"], "walled-post": ["block_rate"],

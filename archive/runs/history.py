@@ -86,11 +86,21 @@ def read_many(store, keys: Iterable[ReportKey], threads: int = DEFAULT_THREADS
         return item, report if isinstance(report, dict) else None
 
     keys = list(keys)
+    threads = min(threads, _pool_limit(store) or threads)
     if len(keys) < 2 or threads <= 1:
         yield from map(one, keys)
         return
     with ThreadPoolExecutor(max_workers=min(threads, len(keys))) as pool:
         yield from pool.map(one, keys)
+
+
+def _pool_limit(store) -> int | None:
+    """The S3 client's connection pool size: more threads than connections would only
+    open and drop connections (and make urllib3 warn on stderr)."""
+    client = getattr(getattr(store, "s3", None), "client", None)
+    config = getattr(getattr(client, "meta", None), "config", None)
+    limit = getattr(config, "max_pool_connections", None)
+    return limit if isinstance(limit, int) and limit > 0 else None
 
 
 def _is_crawl(report: dict[str, Any]) -> bool:
