@@ -273,10 +273,7 @@ def store_health(store, *, since: datetime | None, now: datetime | None = None,
                  outlets: Iterable[str] | None = None) -> dict[str, Any]:
     """Health of every outlet (or of ``outlets``) in ``store`` over the runs since ``since``."""
     now = now or datetime.now(UTC)
-    history = load_history(store, since, threads)
-    if outlets is not None:
-        wanted = set(outlets)
-        history.runs = {k: v for k, v in history.runs.items() if k in wanted}
+    history = load_history(store, since, threads, outlets)
     return health_from_history(history, store_uri=getattr(store, "uri", ""), since=since,
                                now=now, limits=limits or Thresholds())
 

@@ -131,17 +131,22 @@ def merged_run(reports: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def load_history(store, since: datetime | None, threads: int = DEFAULT_THREADS) -> History:
-    """The crawl runs started at or after ``since`` (all runs when None), per outlet."""
+def load_history(store, since: datetime | None, threads: int = DEFAULT_THREADS,
+                 outlets: Iterable[str] | None = None) -> History:
+    """The crawl runs started at or after ``since`` (all runs when None), per outlet
+    (only ``outlets`` when given)."""
     history = History()
     keys = list_report_keys(store)
+    if outlets is not None:
+        wanted = set(outlets)
+        keys = [k for k in keys if k.outlet in wanted]
     history.report_keys = len(keys)
     inside = [k for k in keys if since is None or k.started is None or k.started >= since]
-    outlets = sorted({k.outlet for k in keys})
+    names = sorted({k.outlet for k in keys})
     read_keys = {k.key for k in inside}
     for (outlet, _), reports in _group(read_many(store, inside, threads), history).items():
         history.runs.setdefault(outlet, []).append(merged_run(reports))
-    for outlet in outlets:
+    for outlet in names:
         runs = history.runs.setdefault(outlet, [])
         runs.sort(key=lambda r: (r.get("started") or "", r.get("run_id") or ""))
         runs[:] = [r for r in runs if since is None or _after(r.get("started"), since)]
