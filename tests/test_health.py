@@ -210,3 +210,20 @@ def test_merged_run_reports_carry_failing_urls():
     assert merged["failing_urls"] == {"http_503": ["https://x.example.org/http_503/0"]}
     assert merged["text_length"]["count"] == 4
 
+
+
+def test_report_cache_round_trip_and_damage(tmp_path):
+    from archive.runs.cache import ReportCache
+
+    cache = ReportCache.for_store("s3://b/p", tmp_path)
+    report = make_report("x", utc_now(), articles=1, pages=2)
+    cache.put("runs/x/a.json", report)
+    cache.save()
+    again = ReportCache.for_store("s3://b/p", tmp_path)
+    entry = again.get("runs/x/a.json")
+    assert entry is not None and "files" not in entry and entry["run_id"] == report["run_id"]
+    again.forget_except(set())
+    again.save()
+    assert len(ReportCache.for_store("s3://b/p", tmp_path)) == 0
+    cache.path.write_text("{ damaged", encoding="utf-8")
+    assert len(ReportCache.for_store("s3://b/p", tmp_path)) == 0  # ignored, not fatal

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from archive.runs.cache import ReportCache
 from archive.runs.history import DEFAULT_THREADS, History, is_success, load_history
 
 BLOCK_KINDS = ("http_403", "http_429", "http_503")
@@ -261,6 +262,7 @@ def health_from_history(history: History, *, store_uri: str, since: datetime | N
         "thresholds": limits.to_dict(),
         "report_keys": history.report_keys,
         "reports_read": history.reports_read,
+        "reports_fetched": history.reports_read - history.cache_hits,
         "unreadable": history.unreadable,
         "alarm_count": alarms,
         "alarm_outlets": [o["outlet"] for o in outlets if o["alarms"]],
@@ -270,10 +272,13 @@ def health_from_history(history: History, *, store_uri: str, since: datetime | N
 
 def store_health(store, *, since: datetime | None, now: datetime | None = None,
                  limits: Thresholds | None = None, threads: int = DEFAULT_THREADS,
-                 outlets: Iterable[str] | None = None) -> dict[str, Any]:
+                 outlets: Iterable[str] | None = None, cache: ReportCache | None = None
+                 ) -> dict[str, Any]:
     """Health of every outlet (or of ``outlets``) in ``store`` over the runs since ``since``."""
     now = now or datetime.now(UTC)
-    history = load_history(store, since, threads, outlets)
+    history = load_history(store, since, threads, outlets, cache)
+    if cache is not None:
+        cache.save()
     return health_from_history(history, store_uri=getattr(store, "uri", ""), since=since,
                                now=now, limits=limits or Thresholds())
 

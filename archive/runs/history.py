@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from archive.runs.cache import ReportCache
 from archive.runs.merge import merge_reports
 from archive.runs.report import EXIT_OK, EXIT_PENDING
 
@@ -59,6 +60,7 @@ class History:
     unreadable: list[str] = field(default_factory=list)
     reports_read: int = 0
     report_keys: int = 0
+    cache_hits: int = 0  # of reports_read, how many came from the local cache
 
 
 def is_success(report: dict[str, Any]) -> bool:
@@ -74,16 +76,25 @@ def list_report_keys(store) -> list[ReportKey]:
     return [k for k in keys if k is not None]
 
 
-def read_many(store, keys: Iterable[ReportKey], threads: int = DEFAULT_THREADS
+def read_many(store, keys: Iterable[ReportKey], threads: int = DEFAULT_THREADS,
+              cache: ReportCache | None = None
               ) -> Iterator[tuple[ReportKey, dict[str, Any] | None]]:
-    """(key, report) for each key, read in parallel; None for an unreadable report."""
+    """(key, report) for each key, read in parallel (or from ``cache``); None for an
+    unreadable report."""
     def one(item: ReportKey) -> tuple[ReportKey, dict[str, Any] | None]:
+        cached = cache.get(item.key) if cache is not None else None
+        if cached is not None:
+            return item, cached
         try:
             with store.open_read(item.key) as handle:
                 report = json.loads(handle.read())
         except (OSError, ValueError):
             return item, None
-        return item, report if isinstance(report, dict) else None
+        if not isinstance(report, dict):
+            return item, None
+        if cache is not None:
+            cache.put(item.key, report)
+        return item, report
 
     keys = list(keys)
     threads = min(threads, _pool_limit(store) or threads)
@@ -132,11 +143,14 @@ def merged_run(reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_history(store, since: datetime | None, threads: int = DEFAULT_THREADS,
-                 outlets: Iterable[str] | None = None) -> History:
+                 outlets: Iterable[str] | None = None, cache: ReportCache | None = None
+                 ) -> History:
     """The crawl runs started at or after ``since`` (all runs when None), per outlet
-    (only ``outlets`` when given)."""
+    (only ``outlets`` when given); reports found in ``cache`` are not read again."""
     history = History()
     keys = list_report_keys(store)
+    if cache is not None and outlets is None:
+        cache.forget_except({k.key for k in keys})
     if outlets is not None:
         wanted = set(outlets)
         keys = [k for k in keys if k.outlet in wanted]
@@ -144,7 +158,8 @@ def load_history(store, since: datetime | None, threads: int = DEFAULT_THREADS,
     inside = [k for k in keys if since is None or k.started is None or k.started >= since]
     names = sorted({k.outlet for k in keys})
     read_keys = {k.key for k in inside}
-    for (outlet, _), reports in _group(read_many(store, inside, threads), history).items():
+    for (outlet, _), reports in _group(read_many(store, inside, threads, cache),
+                                       history).items():
         history.runs.setdefault(outlet, []).append(merged_run(reports))
     for outlet in names:
         runs = history.runs.setdefault(outlet, [])
@@ -152,7 +167,9 @@ def load_history(store, since: datetime | None, threads: int = DEFAULT_THREADS,
         runs[:] = [r for r in runs if since is None or _after(r.get("started"), since)]
         if not any(is_success(r) for r in runs):
             older = [k for k in keys if k.outlet == outlet and k.key not in read_keys]
-            history.earlier_success[outlet] = _newest_success(store, older, threads, history)
+            history.earlier_success[outlet] = _newest_success(store, older, threads, history,
+                                                              cache)
+    history.cache_hits = cache.hits if cache is not None else 0
     return history
 
 
@@ -165,14 +182,14 @@ def _after(value: object, since: datetime) -> bool:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) >= since
 
 
-def _newest_success(store, keys: list[ReportKey], threads: int, history: History
-                    ) -> dict[str, Any] | None:
+def _newest_success(store, keys: list[ReportKey], threads: int, history: History,
+                    cache: ReportCache | None = None) -> dict[str, Any] | None:
     """The newest successful run among ``keys``, reading a batch at a time, newest first."""
     keys = sorted(keys, key=lambda k: (k.started or datetime.min.replace(tzinfo=UTC), k.key),
                   reverse=True)
     batch = max(threads, 8)
     for start in range(0, len(keys), batch):
-        groups = _group(read_many(store, keys[start:start + batch], threads), history)
+        groups = _group(read_many(store, keys[start:start + batch], threads, cache), history)
         good = [merged_run(reports) for reports in groups.values()
                 if any(is_success(r) for r in reports)]
         if good:

@@ -80,6 +80,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "ratio of the earlier runs' median (default 0.5)")
     parser.add_argument("--threads", type=int, default=16, metavar="N",
                         help="run reports read in parallel (default 16; helps on S3)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="S3: read every report from the store; by default reports read "
+                             "once are kept in ${XDG_CACHE_HOME:-~/.cache}/newsarchive (run "
+                             "reports are never overwritten, so only new ones are fetched)")
     parser.add_argument("--quiet", action="store_true",
                         help="print nothing, not even alarms (the exit status still says)")
     parser.set_defaults(handler=run)
@@ -97,6 +101,7 @@ def _hours(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    from archive.runs.cache import ReportCache
     from archive.runs.health import Thresholds, parse_window, store_health
     from archive.runs.html import render
     from archive.store import open_store
@@ -114,9 +119,13 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"newsarchive report: error: {exc}", file=sys.stderr)
         return EXIT_STORE
+    cache = None
+    if args.store.startswith("s3://") and not args.no_cache:
+        endpoint = getattr(getattr(store, "s3", None), "endpoint_url", "")
+        cache = ReportCache.for_store(f"{endpoint} {store.uri}")
     try:
         health = store_health(store, since=since, now=now, limits=limits,
-                              threads=max(1, args.threads), outlets=args.outlet)
+                              threads=max(1, args.threads), outlets=args.outlet, cache=cache)
     except StoreError as exc:
         print(f"newsarchive report: error: {exc}", file=sys.stderr)
         return EXIT_STORE
