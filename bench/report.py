@@ -65,17 +65,18 @@ def timed(store: str, args: list[str], repeat: int, env: dict | None = None
 
 def show(name: str, times: list[float], health: dict | None) -> None:
     read = f"  reports read {health['reports_read']}" if health else ""
-    print(f"{name:<44} best {min(times):6.2f} s  median {statistics.median(times):6.2f} s"
+    print(f"{name:<48} best {min(times):6.2f} s  median {statistics.median(times):6.2f} s"
           f"{read}")
 
 
-def bench(store: str, label: str, repeat: int, work: Path, env: dict | None = None) -> None:
+def bench(store: str, label: str, repeat: int, work: Path, env: dict | None = None,
+          extra: tuple[str, ...] = ()) -> None:
     for name, args in (("html, whole history", ["--since", "10000d", "--out",
                                                 str(work / "all.html")]),
                        ("json, whole history", ["--since", "10000d", "--json"]),
                        ("html, last 30 days (default)", ["--out", str(work / "30d.html")]),
                        ("json, last 7 days", ["--since", "7d", "--json"])):
-        times, health, _ = timed(store, args, repeat, env)
+        times, health, _ = timed(store, args + list(extra), repeat, env)
         if health is None:
             _, health, _ = timed(store, args[:2] + ["--json"], 1, env)
         show(f"{label}: {name}", times, health)
@@ -110,8 +111,13 @@ def main() -> None:
                 start = time.perf_counter()
                 put_s3(server.client(), server.bucket, prefix, reports, threads=32)
                 print(f"uploaded to SeaweedFS in {time.perf_counter() - start:.1f} s")
-                env = {**server.client_env(), "NEWSARCHIVE_SPOOL": str(work / "spool")}
-                bench(f"s3://{server.bucket}/{prefix}", "s3", args.repeat, work, env)
+                env = {**server.client_env(), "NEWSARCHIVE_SPOOL": str(work / "spool"),
+                       "NEWSARCHIVE_CACHE": str(work / "cache")}
+                uri = f"s3://{server.bucket}/{prefix}"
+                bench(uri, "s3 no cache", args.repeat, work, env, ("--no-cache",))
+                times, _, _ = timed(uri, ["--since", "10000d", "--json"], 1, env)
+                print(f"s3: first run filling the cache              {times[0]:6.2f} s")
+                bench(uri, "s3 cached", args.repeat, work, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
