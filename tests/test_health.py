@@ -152,10 +152,14 @@ def test_page_escapes_what_comes_from_the_store(tmp_path):
     assert "<script>" not in page and "&lt;script&gt;" in page
 
 
-def test_bad_usage_and_bad_store():
-    assert run_cli("report", "--since", "lately").returncode == 2
+def test_bad_usage_bad_store_and_unwritable_output(mixed_store):
+    proc = run_cli("report", "--since", "lately")
+    assert proc.returncode == 2 and "neither a duration" in proc.stderr
     proc = run_cli("report", "--store", "ftp://nowhere/x", "--json")
     assert proc.returncode == 3 and "unsupported store URI" in proc.stderr
+    proc = run_cli("report", "--store", str(mixed_store), "--quiet", "--out",
+                   "/proc/no-such-dir/health.html")
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1 and "writing" in proc.stderr
 
 
 def test_help_teaches_the_alarms_and_exit_status():

@@ -17,6 +17,7 @@ from pathlib import Path
 from archive.runs.report import EXIT_STORE, EXIT_USAGE
 from archive.store.base import StoreError
 from crawler.commands import add_store_argument
+from crawler.commands.errors import command, failing_with
 
 EXIT_WRITE = 1  # the page could not be written
 EXIT_ALARM = 8  # not used by any other command (0-4 and 75 are taken)
@@ -100,6 +101,7 @@ def _hours(text: str) -> float:
         raise ValueError(f"--stale {text!r}: use a duration such as 48h, 2d or 90m") from None
 
 
+@command
 def run(args: argparse.Namespace) -> int:
     from archive.runs.cache import ReportCache
     from archive.runs.health import Thresholds, parse_window, store_health
@@ -107,41 +109,30 @@ def run(args: argparse.Namespace) -> int:
     from archive.store import open_store
 
     now = datetime.now(UTC)
-    try:
+    with failing_with((ValueError, EXIT_USAGE)):
         since = parse_window(args.since, now)
         limits = Thresholds(block_rate=args.block_rate, stale_hours=_hours(args.stale),
                             text_drop=args.text_drop)
-    except ValueError as exc:
-        print(f"newsarchive report: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
+    with failing_with((StoreError, EXIT_STORE)):
         store = open_store(args.store)
-    except StoreError as exc:
-        print(f"newsarchive report: error: {exc}", file=sys.stderr)
-        return EXIT_STORE
-    cache = None
-    if args.store.startswith("s3://") and not args.no_cache:
-        endpoint = getattr(getattr(store, "s3", None), "endpoint_url", "")
-        cache = ReportCache.for_store(f"{endpoint} {store.uri}")
-    try:
-        health = store_health(store, since=since, now=now, limits=limits,
-                              threads=max(1, args.threads), outlets=args.outlet, cache=cache)
-    except StoreError as exc:
-        print(f"newsarchive report: error: {exc}", file=sys.stderr)
-        return EXIT_STORE
-    finally:
-        store.close()
+        cache = None
+        if args.store.startswith("s3://") and not args.no_cache:
+            endpoint = getattr(getattr(store, "s3", None), "endpoint_url", "")
+            cache = ReportCache.for_store(f"{endpoint} {store.uri}")
+        try:
+            health = store_health(store, since=since, now=now, limits=limits,
+                                  threads=max(1, args.threads), outlets=args.outlet,
+                                  cache=cache)
+        finally:
+            store.close()
     text = (json.dumps(health, indent=2, ensure_ascii=False) + "\n" if args.json
             else render(health))
     out = args.out or ("-" if args.json else "report.html")
     if out == "-":
         sys.stdout.write(text)
     else:
-        try:
+        with failing_with((OSError, EXIT_WRITE), hint=f" (writing {out})"):
             _write(Path(out), text)
-        except OSError as exc:
-            print(f"newsarchive report: error: cannot write {out}: {exc}", file=sys.stderr)
-            return EXIT_WRITE
     _tell(args, health, out)
     return EXIT_ALARM if health["alarm_count"] else 0
 
