@@ -78,7 +78,7 @@ def bench(store: str, label: str, repeat: int, work: Path, env: dict | None = No
                        ("json, last 7 days", ["--since", "7d", "--json"])):
         times, health, _ = timed(store, args + list(extra), repeat, env)
         if health is None:
-            _, health, _ = timed(store, args[:2] + ["--json"], 1, env)
+            _, health, _ = timed(store, args[:2] + ["--json", *extra], 1, env)
         show(f"{label}: {name}", times, health)
 
 
