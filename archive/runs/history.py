@@ -134,7 +134,12 @@ def _group(pairs: Iterable[tuple[ReportKey, dict[str, Any] | None]], history: Hi
 
 
 def merged_run(reports: list[dict[str, Any]]) -> dict[str, Any]:
-    """One run from its reports; coverage kept from each worker (summed later)."""
+    """One run from its reports; coverage kept from each worker (summed later).
+
+    A single-process run's report is already the run (merging it would only copy it,
+    which is most of the time on 10,000 runs)."""
+    if len(reports) == 1:
+        return reports[0]
     merged = merge_reports(reports)
     coverage = [r["coverage"] for r in reports if isinstance(r.get("coverage"), dict)]
     if coverage:
