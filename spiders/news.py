@@ -35,6 +35,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key_rules
 from crawler.outlets import resolve_outlet
+from crawler.samples import count_failure
 from spiders import OUTLETS_DIR
 from spiders.articles import ArticleCallbacks
 from spiders.discovery import DEFAULT_MAX_LISTING_HOPS, MAX_SITEMAP_DEPTH, DiscoveryCallbacks
@@ -130,7 +131,7 @@ class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResourceCallbacks, Respon
 
     def fail(self, kind: str, url: str, detail: str = "") -> None:
         """Count ``newsarchive/failures/<kind>`` and log one clear line."""
-        self._stat(f"newsarchive/failures/{kind}")
+        count_failure(getattr(self, "crawler", None), kind, url)
         self.logger.warning("%s: %s%s", kind, url, f" ({detail})" if detail else "")
 
     def _log_summary(self, spider: scrapy.Spider, reason: str) -> None:

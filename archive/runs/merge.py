@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from archive.runs.report import EXIT_OK
+from archive.runs.samples import merge_samples
 from archive.store.manifest import manifest_keys
 
 # counters that are summed as they are; nested {"by_kind": {...}} groups are summed per kind
@@ -125,6 +126,7 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         merged["resources"] = _merge_resources(resources)
     merged["files"] = [f for r in reports for f in r.get("files", [])]
     merged["exit_status"] = max(int(r.get("exit_status", EXIT_OK)) for r in reports)
+    merged.update(merge_samples(reports))  # failing URLs and text lengths
     merged["workers"] = [{
         "worker_id": r.get("worker_id"),
         "crawl_host": r.get("crawl_host"),
