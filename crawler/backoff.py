@@ -36,6 +36,8 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.samples import count_failure
+
 logger = logging.getLogger(__name__)
 
 BACKOFF_STATUSES = frozenset({429, 503})
@@ -228,7 +230,7 @@ class BackoffMiddleware:
             asked = parse_retry_after(response.headers.get(b"Retry-After"))
             if asked is not None and asked > self.retry_after_max:
                 request.meta["dont_retry"] = True
-                self.crawler.stats.inc_value("newsarchive/failures/retry_after_too_long")
+                count_failure(self.crawler, "retry_after_too_long", request.url)
                 logger.warning("%s asks to retry in %.0f s, beyond the %.0f s cap: not "
                                "retried", request.url, asked, self.retry_after_max)
         return response

@@ -32,6 +32,7 @@ from scrapy.http import Response
 from archive.warc.encoding import BodyEncoding, check_body
 from archive.warc.writer import HttpExchange
 from crawler.backoff import HostPacer
+from crawler.samples import count_failure
 from crawler.scrub import scrub_url
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class SafeDecompressionMiddleware(HttpCompressionMiddleware):
             if broken:
                 return self._refetch(request, url, "corrupt_encoding")
         if broken and "dataloss" not in response.flags:
-            stats.inc_value("newsarchive/failures/corrupt_encoding")
+            count_failure(self.crawler, "corrupt_encoding", response.url)
             logger.warning("%s: the body does not decode as its Content-Encoding says; "
                            "archived as received, not used", url)
             raise BrokenBody(f"{url}: corrupt Content-Encoding")
@@ -124,7 +125,7 @@ class SafeDecompressionMiddleware(HttpCompressionMiddleware):
             stats.inc_value("newsarchive/refused/decompression_bomb")
             raise
         except (OSError, EOFError, ValueError) as exc:  # missed by capture's check
-            stats.inc_value("newsarchive/failures/corrupt_encoding")
+            count_failure(self.crawler, "corrupt_encoding", response.url)
             logger.warning("%s: the body does not decode (%s); not used", url, exc)
             raise BrokenBody(f"{url}: corrupt Content-Encoding") from None
 

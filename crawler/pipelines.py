@@ -25,6 +25,7 @@ from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
 from crawler.context import RunContext
+from crawler.samples import count_failure, samples_for
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class ArticlePipeline:
                     self.crawler.engine.close_spider_async(reason="extraction_pool_broken"))
             raise DropItem("extraction workers unavailable", log_level="DEBUG") from None
         except Exception as exc:  # a crashing page must not stop the crawl
-            self.stats.inc_value("newsarchive/failures/extraction_error")
+            count_failure(self.crawler, "extraction_error", item.get("url"))
             logger.error("extraction failed for %s: %s", item.get("url"), exc)
             raise DropItem(f"extraction failed: {exc}", log_level="DEBUG") from None
         if record is None:
@@ -124,6 +125,7 @@ class ArticlePipeline:
         if state is not None:
             self.remember(record, item, state)
         self.stats.inc_value("newsarchive/articles")
+        samples_for(self.crawler).add_text_length(len(record.get("text") or ""))
         if self.max_articles and len(self.seen_ids) >= self.max_articles and not self.closing:
             self.closing = True
             # scheduled, not awaited: closing waits for the items in flight, this one included

@@ -13,9 +13,10 @@ from dataclasses import replace
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from archive.runs.history import recent_reports
+from archive.runs.recent import recent_reports
 from archive.runs.report import build_report, report_key, write_report
 from crawler.context import RunContext
+from crawler.samples import samples_for
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ class RunReportExtension:
                    "responses": int(stats.get("downloader/response_count", 0)),
                    "store_reachable_at_start": self.crawler.settings.getbool(
                        "NEWSARCHIVE_STORE_REACHABLE", True),
-                   "outlet_file": str(context.outlet.source_path or "")},
+                   "outlet_file": str(context.outlet.source_path or ""),
+                   **samples_for(self.crawler).report_fields()},
         )
         path = write_report(report, context.store.spool_dir / key)
         context.store.publish(path, key)

@@ -38,6 +38,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler.backoff import HostPacer
+from crawler.samples import count_failure
 
 logger = logging.getLogger(__name__)
 
@@ -94,15 +95,15 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         return await super().robot_parser(request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        self._unreachable()
+        self._unreachable(netloc)
         logger.warning("robots.txt for %s could not be fetched (%s): treating the site as "
                        "disallowed", netloc, exc)
         self._install(netloc, DisallowAll(f"robots.txt unreachable: {exc}"))
 
-    def _unreachable(self) -> None:
+    def _unreachable(self, netloc: str) -> None:
         """Counted twice: for the outcome (robots/) and as a failure (the site is down)."""
         self.crawler.stats.inc_value("newsarchive/robots/unreachable")
-        self.crawler.stats.inc_value("newsarchive/failures/robots_unreachable")
+        count_failure(self.crawler, "robots_unreachable", f"//{netloc}/robots.txt")
 
     def _install(self, netloc: str, parser: RobotParser) -> None:
         pending = self._parsers.get(netloc)
@@ -112,7 +113,7 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500:
-            self._unreachable()
+            self._unreachable(netloc)
             logger.warning("robots.txt for %s answered %d: treating the site as disallowed",
                            netloc, response.status)
             self._install(netloc, DisallowAll(f"robots.txt answered {response.status}"))
