@@ -122,7 +122,7 @@ def test_report_lists_failing_urls_per_kind(bad_crawl):
     urls = report["failing_urls"]
     for path, case in EXPECTED["bad"].items():
         kind = case["expect"]
-        if kind in ("article", "listing"):
+        if kind in ("article", "listing", "robots_forbidden"):  # refusals are not failures
             continue
         assert any(url.endswith(path) for url in urls.get(kind, [])), (path, kind, urls)
     for kind, count in report["failures"]["by_kind"].items():

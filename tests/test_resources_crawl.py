@@ -235,7 +235,7 @@ def test_unnamed_cdn_origin_is_refused_by_the_address_guard(crawls, tmp_path):
     assert not [e for e in log if e.origin == "cdn"]
     report = result.reports[0]
     assert report["resources"]["skipped"]["by_reason"].get("refused_address", 0) >= 1
-    assert report["failures"]["by_kind"]["refused_address"] >= 1
+    assert report["refusals"]["by_kind"]["address"] >= 1  # a refusal, not a failure
     assert site.cdn_url not in json.dumps([r["uri"] for r in records(result.warcs())])
 
 
