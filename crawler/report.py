@@ -28,6 +28,12 @@ def settled(store, manifest: list) -> list:
     return [replace(f, pending=is_pending(f.key)) if f.pending else f for f in manifest]
 
 
+def coverage_of(spider) -> dict:
+    """Per channel, what was declared against what was archived (spiders/coverage.py)."""
+    report = getattr(spider, "coverage_report", None)
+    return report() if callable(report) else {}
+
+
 class RunReportExtension:
     """Writes the run report when the spider closes, and keeps it for the CLI's summary
     line (``finished_report``)."""
@@ -56,7 +62,8 @@ class RunReportExtension:
                    "responses": int(stats.get("downloader/response_count", 0)),
                    "store_reachable_at_start": self.crawler.settings.getbool(
                        "NEWSARCHIVE_STORE_REACHABLE", True),
-                   "outlet_file": str(context.outlet.source_path or "")},
+                   "outlet_file": str(context.outlet.source_path or ""),
+                   "coverage": coverage_of(spider)},
         )
         path = write_report(report, context.store.spool_dir / key)
         context.store.publish(path, key)

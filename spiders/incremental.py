@@ -10,12 +10,13 @@ spider (tests, ``scrapy crawl`` without the pipeline) sees no state and skips no
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scrapy.http import Request
 
 from archive.outlet.urls import article_key
+from archive.state.schedule import parse_datetime
 from crawler.context import RunContext
 
 if TYPE_CHECKING:
@@ -45,6 +46,24 @@ class IncrementalChecks:
             return False
         return state.is_archived(self.outlet.name, article_key(self.outlet, url))
 
+    def edited_since_check(self, url: str, hints: dict[str, Any]) -> bool:
+        """True when the feed/sitemap/listing time in ``hints`` is newer than the last
+        fetch of the archived article behind ``url``: an edit to re-fetch now rather
+        than when the re-check schedule comes round."""
+        moment = edit_moment(hints)
+        context = self._run_context()
+        state = context.state if context is not None else None
+        if moment is None or state is None:
+            return False
+        if moment > datetime.now(UTC) + MAX_FUTURE:
+            self._stat("newsarchive/discovery/edit_signal_in_future")
+            return False
+        info = state.article_info(self.outlet.name, article_key(self.outlet, url))
+        if info is None or moment <= info.last_checked:
+            return False
+        self._stat("newsarchive/discovery/edit_signals")
+        return True
+
     def recheck_requests(self) -> Iterator[Request]:
         """Archived articles whose edit re-check is due (the outlet's recheck schedule)."""
         context = self._run_context()
@@ -69,3 +88,14 @@ class IncrementalChecks:
             self._stat("newsarchive/discovery/older_than_since")
             return True
         return False
+
+
+EDIT_HINTS = ("lastmod", "updated", "modified", "published")  # discovery hints with a time
+MAX_FUTURE = timedelta(days=1)  # a modified time further ahead is a site's clock error
+
+
+def edit_moment(hints: dict[str, Any]) -> datetime | None:
+    """The newest time a feed, sitemap or listing gives for an article (aware, UTC)."""
+    moments = [parse_datetime(hints[name]) for name in EDIT_HINTS if hints.get(name)]
+    known = [m for m in moments if m is not None]
+    return max(known) if known else None

@@ -35,7 +35,9 @@ from archive.outlet.urls import article_key_rules
 from crawler.outlets import resolve_outlet
 from spiders import OUTLETS_DIR
 from spiders.articles import ArticleCallbacks
+from spiders.coverage import CoverageSignals
 from spiders.discovery import DEFAULT_MAX_LISTING_HOPS, MAX_SITEMAP_DEPTH, DiscoveryCallbacks
+from spiders.generic import GenericDiscovery
 from spiders.incremental import IncrementalChecks
 from spiders.responses import ResponseChecks
 from spiders.scope import CrawlScope
@@ -68,8 +70,8 @@ def spider_class_for(outlet: OutletConfig | str | Path) -> type[NewsSpider]:
     return cls
 
 
-class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResponseChecks, CrawlScope,
-                 IncrementalChecks, scrapy.Spider):
+class NewsSpider(GenericDiscovery, CoverageSignals, DiscoveryCallbacks, ArticleCallbacks,
+                 ResponseChecks, CrawlScope, IncrementalChecks, scrapy.Spider):
     """Generic outlet spider.  ``NewsSpider(outlet=OutletConfig | path | name)``.
 
     ``scrapy crawl news -a outlet=path/to/outlet.yaml`` works; so does passing an
@@ -103,6 +105,9 @@ class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResponseChecks, CrawlScop
         self._refused_urls: set[str] = set()
         # article requests scheduled but not answered yet, by normalised URL
         self._pending: dict[str, Request] = {}
+        # generic discovery (pages decide) unless the outlet file chose URL rules
+        self.generic = self.outlet.discovery == "generic"
+        self.init_generic()
 
     # ---- Scrapy wiring -------------------------------------------------------------------
 
@@ -118,6 +123,8 @@ class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResponseChecks, CrawlScop
                 if (settings.getpriority(setting) or 0) < SETTINGS_PRIORITIES["spider"]:
                     settings.set(setting, value, priority="spider")
         crawler.signals.connect(spider._log_summary, signal=signals.spider_closed)
+        crawler.signals.connect(spider.item_archived, signal=signals.item_scraped)
+        crawler.signals.connect(spider.item_not_archived, signal=signals.item_dropped)
         return spider
 
     def _stat(self, key: str, count: int = 1) -> None:
@@ -143,10 +150,15 @@ class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResponseChecks, CrawlScop
 
     def start_requests(self) -> Iterator[Request]:
         """Fronts, feeds and sitemaps of the outlet, then the due edit re-checks."""
+        callback = "parse_page" if self.generic else None
         for url in self.outlet.start_urls:
-            request = self.make_request(url, "front", {"via": "seed"})
+            request = self.make_request(url, "front", {"via": "seed"}, callback=callback,
+                                        priority=10 if self.generic else None)
             if request is not None:
+                self._requested.add(request.url)
                 yield request
+        if self.generic:
+            yield from self.generic_seeds()
         for url in self.outlet.feeds:
             request = self.make_request(url, "feed", {"via": "seed"})
             if request is not None:
