@@ -71,7 +71,8 @@ class GenericDiscovery:
         def response_ok(self, response: Response) -> bool: ...
         def in_scope(self, url: str) -> bool: ...
         def is_archived(self, url: str) -> bool: ...
-        def edited_since_check(self, url: str, hints: dict[str, Any]) -> bool: ...
+        def edited_since_check(self, url: str, hints: dict[str, Any],
+                               claim: bool = True) -> bool: ...
         def article_item(self, response: Response, canonical: str | None) -> dict: ...
         def make_request(self, url: str, kind: str, hints: dict[str, Any] | None = None,
                          extra_meta: dict[str, Any] | None = None, *,
@@ -247,7 +248,8 @@ class GenericDiscovery:
             return False
         if not self.is_archived(url):
             return True
-        return bool(link.modified) and self.edited_since_check(url, {"modified": link.modified})
+        return bool(link.modified) and self.edited_since_check(url, {"modified": link.modified},
+                                                               claim=False)
 
     def _follow_links(self, response: Response, links: list[PageLink], via: str,
                       extra_meta: dict[str, Any]) -> Iterator[Request]:

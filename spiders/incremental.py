@@ -28,6 +28,7 @@ class IncrementalChecks:
 
     if TYPE_CHECKING:  # provided by NewsSpider and CrawlScope
         outlet: OutletConfig
+        _edit_rechecks: set[str]  # article keys re-fetched this run for an edit signal
 
         def _stat(self, key: str, count: int = 1) -> None: ...
         def make_request(self, url: str, kind: str, hints: dict[str, Any] | None = None,
@@ -46,10 +47,11 @@ class IncrementalChecks:
             return False
         return state.is_archived(self.outlet.name, article_key(self.outlet, url))
 
-    def edited_since_check(self, url: str, hints: dict[str, Any]) -> bool:
+    def edited_since_check(self, url: str, hints: dict[str, Any], claim: bool = True) -> bool:
         """True when the feed/sitemap/listing time in ``hints`` is newer than the last
         fetch of the archived article behind ``url``: an edit to re-fetch now rather
-        than when the re-check schedule comes round."""
+        than when the re-check schedule comes round.  ``claim``: count this as the one
+        re-fetch of that article in this run (False only asks)."""
         moment = edit_moment(hints)
         context = self._run_context()
         state = context.state if context is not None else None
@@ -58,9 +60,15 @@ class IncrementalChecks:
         if moment > datetime.now(UTC) + MAX_FUTURE:
             self._stat("newsarchive/discovery/edit_signal_in_future")
             return False
-        info = state.article_info(self.outlet.name, article_key(self.outlet, url))
+        key = article_key(self.outlet, url)
+        info = state.article_info(self.outlet.name, key)
         if info is None or moment <= info.last_checked:
             return False
+        if key in self._edit_rechecks:
+            return False  # one re-fetch per article, however many URLs show the edit
+        if not claim:
+            return True
+        self._edit_rechecks.add(key)
         self._stat("newsarchive/discovery/edit_signals")
         return True
 

@@ -105,6 +105,7 @@ class NewsSpider(GenericDiscovery, CoverageSignals, DiscoveryCallbacks, ArticleC
         self._refused_urls: set[str] = set()
         # article requests scheduled but not answered yet, by normalised URL
         self._pending: dict[str, Request] = {}
+        self._edit_rechecks: set[str] = set()
         # generic discovery (pages decide) unless the outlet file chose URL rules
         self.generic = self.outlet.discovery == "generic"
         self.init_generic()
