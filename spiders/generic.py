@@ -191,8 +191,9 @@ class GenericDiscovery:
         self._stat(f"newsarchive/pages/{kind}")
         yield from self._advertised_feeds(view.feeds)
         # pages that bring no new article sink: their links wait behind productive ones
-        fresh = sum(1 for link in view.links if link.is_headline and not is_paginated(link.url)
-                    and self._is_new(link))
+        headlines = [link for link in view.links
+                     if link.is_headline and not is_paginated(link.url)]
+        fresh = sum(1 for link in headlines if self._is_new(link))
         barren = 0 if fresh else int(meta.get("barren", 0)) + 1
         if kind == "article":
             self._candidates.add(url)
@@ -211,8 +212,11 @@ class GenericDiscovery:
             if source:
                 self.ledger.settle(normalize_url(source), "not_an_article")
         if kind == "listing" or meta.get("kind") == "front":
-            # the pagination walk counts its own barren pages, the first page starts at 0
-            series_barren = 0 if fresh else int(meta.get("series_barren", 0)) + 1
+            # the pagination walk counts its own barren pages (the first page starts at 0);
+            # new there means new to the archive: an article another listing showed first
+            # in this run still says the older pages are worth walking
+            unarchived = fresh or any(self._is_new(link, this_run=False) for link in headlines)
+            series_barren = 0 if unarchived else int(meta.get("series_barren", 0)) + 1
             yield from self._walk(response, view, barren, series_barren)
         else:
             # an "other" page: its headline links are still tried, its navigation is not
@@ -240,11 +244,12 @@ class GenericDiscovery:
         if request is not None:
             yield request
 
-    def _is_new(self, link: PageLink) -> bool:
-        """A link to an article this run has not seen and the state does not hold, or to
-        an archived one whose listing shows a newer modified time (an edit)."""
+    def _is_new(self, link: PageLink, this_run: bool = True) -> bool:
+        """A link to an article the state does not hold (and, with ``this_run``, this run
+        has not seen yet), or to an archived one whose listing shows a newer modified
+        time (an edit)."""
         url = normalize_url(link.url)
-        if url in self._candidates or url in self._requested:
+        if this_run and (url in self._candidates or url in self._requested):
             return False
         if not self.is_archived(url):
             return True

@@ -87,18 +87,41 @@ def test_listing_follows_teasers_and_only_the_next_page():
     assert not [o for o in s.parse_page(respond(BASE + "/section/x", html)) if isinstance(o, dict)]
 
 
+class ArchiveKnows(NewsSpider):
+    """A spider whose state holds ``archived`` (the crawl tests use the real state)."""
+
+    archived: set[str] = set()
+
+    def is_archived(self, url: str) -> bool:
+        return url in self.archived
+
+
 def test_pagination_walk_stops_after_two_pages_without_new_articles():
-    s = spider()
-    html = render_listing("Section x", ARTICLES[:8], [], "/section/x?page=2")
-    list(s.parse_page(respond(BASE + "/section/x", html)))  # the articles are now known
-    again = render_listing("Section x", ARTICLES[:8], [], "/section/x?page=3")
-    out = requests_of(s.parse_page(respond(BASE + "/section/x?page=2", again)))
-    assert BASE + "/section/x?page=3" in out  # first barren page: go on
-    assert out[BASE + "/section/x?page=3"].meta["series_barren"] == 1
-    last = render_listing("Section x", ARTICLES[:8], [], "/section/x?page=4")
-    out = requests_of(s.parse_page(respond(BASE + "/section/x?page=3", last,
+    s = ArchiveKnows(outlet=outlet_from_mapping({"name": "g", "start_urls": [BASE + "/"]}))
+    s.archived = {BASE + a.link_path for a in ARTICLES[8:24]}
+    first = render_listing("Section x", ARTICLES[:8], [], "/section/x?page=2")
+    out = requests_of(s.parse_page(respond(BASE + "/section/x", first)))
+    assert out[BASE + "/section/x?page=2"].meta["series_barren"] == 0
+    second = render_listing("Section x", ARTICLES[8:16], [], "/section/x?page=3")
+    out = requests_of(s.parse_page(respond(BASE + "/section/x?page=2", second)))
+    assert out[BASE + "/section/x?page=3"].meta["series_barren"] == 1  # archived: go on
+    third = render_listing("Section x", ARTICLES[16:24], [], "/section/x?page=4")
+    out = requests_of(s.parse_page(respond(BASE + "/section/x?page=3", third,
                                            series_barren=1)))
-    assert BASE + "/section/x?page=4" not in out  # second barren page in a row: stop
+    assert BASE + "/section/x?page=4" not in out  # second archived page in a row: stop
+
+
+def test_pages_seen_earlier_in_the_run_do_not_stop_a_first_walk():
+    s = spider()
+    html = render_listing("Tag y", ARTICLES[:8], [], "/tag/y/page/2")
+    list(s.parse_page(respond(BASE + "/tag/y", html)))  # seen via another listing
+    again = render_listing("Section x", ARTICLES[:8], [], "/section/x?page=3")
+    out = requests_of(s.parse_page(respond(BASE + "/section/x?page=2", again,
+                                           series_barren=1)))
+    # not archived yet: older pages may hold articles no other listing reached
+    assert out[BASE + "/section/x?page=3"].meta["series_barren"] == 0
+    # but the page sinks in priority: it brought nothing new to this run
+    assert out[BASE + "/section/x?page=3"].meta["barren"] == 1
 
 
 def test_other_pages_try_headline_links_but_not_navigation():

@@ -82,7 +82,10 @@ def test_normalisation_keeps_pagination_parameters():
     (BASE + "/wp-login.php", "login"),
     (BASE + "/news?sort=date", "faceted"),
     (BASE + "/news?region=north&year=2020", "faceted"),
+    (BASE + "/files/report.PDF", "not_a_page"),
+    (BASE + "/img/photo.jpg", "not_a_page"),
     (BASE + "/news?page=2", None),
+    (BASE + "/stories/politics/story-12.html", None),
     (BASE + "/a/b/a/b/a/b/a/b", None),  # four repeats are allowed
     (BASE + "/author/x?offset=8", None),
 ])

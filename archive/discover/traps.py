@@ -5,7 +5,8 @@ IDs, search results, filter combinations and ``/a/b/a/b/a/b`` relative-link loop
 guards keep the cost bounded:
 
 - :func:`trap_reason` drops a URL by its shape alone (path repetition above 4, length
-  above 1024, search/login/account pages, faceted filters);
+  above 1024, search/login/account pages, faceted filters, links to files that are no
+  HTML page: images, PDFs, archives, feeds);
 - :class:`PageBudget` caps the *navigation* pages (everything not expected to be an
   article) per outlet at a multiple of the article candidates seen, with a floor, so a
   trap that brings no new articles runs out of budget while a big site still gets all
@@ -38,14 +39,21 @@ FACET_PARAMS = frozenset({
     "output", "callback",
 })
 _SEGMENT_SPLIT = re.compile(r"[/;]")
+# links to files that are never HTML pages (page resources are captured separately)
+_FILE_SUFFIX = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|avif|svg|ico|bmp|tiff?|pdf|zip|gz|tgz|rar|7z|mp[34]|m4[av]|"
+    r"webm|ogg|ogv|wav|flac|avi|mov|wmv|css|js|json|xml|rss|atom|docx?|xlsx?|pptx?|"
+    r"epub|exe|dmg|apk|woff2?|ttf|eot)$", re.IGNORECASE)
 
 
 def trap_reason(url: str) -> str | None:
-    """Why ``url`` must not be requested ("too_long", "path_repetition", "search",
-    "login", "faceted"), or None when its shape is harmless."""
+    """Why ``url`` must not be requested ("too_long", "not_a_page", "path_repetition",
+    "search", "login", "faceted"), or None when its shape is harmless."""
     if len(url) > MAX_URL_LENGTH:
         return "too_long"
     parts = urlsplit(url)
+    if _FILE_SUFFIX.search(parts.path):
+        return "not_a_page"
     segments = [unquote(s).lower() for s in _SEGMENT_SPLIT.split(parts.path) if s]
     if segments and max(Counter(segments).values()) > MAX_SEGMENT_REPEATS:
         return "path_repetition"
