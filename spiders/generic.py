@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from archive.outlet.config import OutletConfig
 
 MAX_ARTICLE_HOPS = 2  # article -> article links followed this far from the last listing
+MAX_HELD_LINKS = 30  # headline links kept per article fetched at the hop limit
 BARREN_PAGES = 2  # a pagination walk stops after this many pages without a new article
 # generic priorities: seeds and listings first (the frontier stays small), then articles
 PRIORITY = {"nav": 6, "article": 3, "prior": 2}
@@ -88,6 +89,8 @@ class GenericDiscovery:
         self._candidates: set[str] = set()  # article candidates seen (the budget's base)
         self._requested: set[str] = set()  # pages requested or refused by generic discovery
         self._feeds_found: set[str] = set()
+        # headline links of articles fetched at the hop limit, by URL (see _shorter_path)
+        self._held: dict[str, list[PageLink]] = {}
 
     # ---- requests ------------------------------------------------------------------------
 
@@ -207,6 +210,10 @@ class GenericDiscovery:
             if hops < MAX_ARTICLE_HOPS:
                 yield from self._follow_links(response, view.links, "article",
                                               {"article_hops": hops + 1, "barren": barren})
+            else:  # kept in case a listing shows this article later (a shorter path)
+                held = [link for link in view.links if link.is_headline][:MAX_HELD_LINKS]
+                for source in {meta.get(PENDING_KEY), url} - {None}:
+                    self._held[normalize_url(source)] = held
             return
         for source in (meta.get(PENDING_KEY), url, *(meta.get("redirect_urls") or [])):
             if source:
@@ -251,6 +258,8 @@ class GenericDiscovery:
         url = normalize_url(link.url)
         if this_run and (url in self._candidates or url in self._requested):
             return False
+        if not this_run and url in self._requested:
+            return True  # fetched by this run: archived now, but not before it
         if not self.is_archived(url):
             return True
         return bool(link.modified) and self.edited_since_check(url, {"modified": link.modified},
@@ -270,6 +279,7 @@ class GenericDiscovery:
             if candidate and self.in_scope(url):
                 self._candidates.add(url)
             if url in self._requested:
+                yield from self._shorter_path(response, url, extra_meta)
                 continue
             hints: dict[str, Any] = {"via": via, "found_on": response.url}
             if link.modified:
@@ -278,6 +288,23 @@ class GenericDiscovery:
                                           extra_meta)
             if request is not None:
                 yield request
+
+    def _shorter_path(self, response: Response, url: str,
+                      extra_meta: dict[str, Any]) -> Iterator[Request]:
+        """A known article found again closer to a listing: its hop count is the shorter
+        one (a pending request is updated; the held links of one fetched at the hop
+        limit are followed now), so related coverage does not depend on fetch order."""
+        hops = int(extra_meta.get("article_hops", 0))
+        pending = self._pending.get(url)
+        if pending is not None:
+            if int(pending.meta.get("article_hops", 0)) > hops:
+                pending.meta["article_hops"] = hops
+            return
+        held = self._held.pop(url, None)
+        if held and hops < MAX_ARTICLE_HOPS:
+            self._stat("newsarchive/discovery/held_links_followed")
+            yield from self._follow_links(response, held, "article",
+                                          {**extra_meta, "article_hops": hops + 1})
 
     def _advertised_feeds(self, feeds: list[str]) -> Iterator[Request]:
         """``<link rel=alternate>`` feeds, when the outlet file names none."""

@@ -165,3 +165,21 @@ def test_article_url_rules_are_priors_under_generic_discovery():
     others = [r for u, r in out.items() if "/a/" in u]
     assert stories and others
     assert min(r.priority for r in stories) > max(r.priority for r in others)
+
+
+def test_article_found_again_closer_to_a_listing_gets_its_links_followed():
+    s = spider()
+    article = next(a for a in ARTICLES if a.reach == "listed" and a.related)
+    url = BASE + article.path
+    request = s.follow_generic(url, {"via": "article"}, "article", {"article_hops": 2})
+    assert request is not None and request.meta["article_hops"] == 2
+    response = HtmlResponse(url, body=render_article(article, BY_INDEX, BASE).encode(),
+                            request=request, headers={"Content-Type": "text/html"})
+    out = list(s.parse_page(response))
+    assert not [r for r in out if isinstance(r, Request) and r.meta["kind"] != "feed"]
+    assert s._held  # at the hop limit: its links are held, not followed
+    others = [a for a in ARTICLES if a.index not in article.related and a is not article]
+    listing = render_listing("Section", [article, *others[:7]], [], None)
+    followed = requests_of(s.parse_page(respond(BASE + "/section/y", listing)))
+    for index in article.related:
+        assert followed[BASE + BY_INDEX[index].link_path].meta["article_hops"] == 1
