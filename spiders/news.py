@@ -11,7 +11,11 @@ The flow of a crawl, and where each step lives:
 4. discovery: fronts, listings, feeds and sitemaps yield more requests
    (spiders/discovery.py);
 5. articles: an article response becomes a plain-dict ArticlePage item
-   (spiders/articles.py).
+   (spiders/articles.py);
+6. generic discovery, the default when the outlet names no ``article_urls``: every
+   page is classified from its content and followed by its kind (spiders/generic.py);
+7. coverage: what feeds, sitemaps and listings declared against what was archived, for
+   the run report (spiders/coverage.py).
 
 Capture, extraction and storage happen in crawler/, so the spider never writes files.
 This module wires the parts into :class:`NewsSpider` and picks the spider class an

@@ -44,7 +44,7 @@ def _article_paths(requests) -> list[str]:
 def story(tmp_path_factory):
     """First crawl with the minimal outlet file, two edits, second crawl."""
     work = tmp_path_factory.mktemp("generic")
-    with GeneratedSite(SITE_ARTICLES) as site:
+    with GeneratedSite(SITE_ARTICLES, deleted=1) as site:
         outlet = site.write_outlet(work / "outlet.yaml")
         assert outlet.read_text().splitlines()[0] == "name: gazette"
         assert len(outlet.read_text().splitlines()) == 2  # name and start_urls only
@@ -91,13 +91,22 @@ def test_trap_guards_and_advertised_channels(story):
 
 
 def test_coverage_in_the_run_report(story):
+    site = story["site"]
     coverage = story["first"].reports[0]["coverage"]
-    for channel in ("sitemap", "feed", "listing"):
+    for channel in ("feed", "listing"):
         counts = coverage["channels"][channel]
         assert counts["declared"] > 0, channel
         assert counts["archived"] == counts["declared"] - counts["not_articles"], channel
-    assert coverage["missing_total"] == 0 and coverage["missing"] == []
+    sitemap = coverage["channels"]["sitemap"]
+    # the sitemap declares one article that was taken down: missing, and why
+    assert sitemap["missing"] == 1 and sitemap["missing_reasons"] == {"http_404": 1}
+    assert sitemap["archived"] == sitemap["declared"] - 1 > 0
+    assert coverage["missing_total"] == 1
+    assert coverage["missing"] == [{"url": site.base + site.deleted[0], "channels": ["sitemap"],
+                                    "reason": "http_404"}]
     assert coverage["archived_this_run"] >= SITE_ARTICLES
+    assert story["second"].reports[0]["coverage"]["channels"]["sitemap"]["archived"] \
+        == sitemap["archived"]  # already archived counts as covered
 
 
 def test_second_run_recaptures_only_the_edited_articles(story):

@@ -47,9 +47,12 @@ def _pages(items: list[GenArticle]) -> list[list[GenArticle]]:
 class GeneratedSite:
     """One generated outlet on 127.0.0.1:<port>; see the module docstring."""
 
-    def __init__(self, articles: int = 120, *, calendar_trap: bool = False, seed: int = 11):
+    def __init__(self, articles: int = 120, *, calendar_trap: bool = False, seed: int = 11,
+                 deleted: int = 0):
         self.articles = make_articles(articles, seed)
         self.calendar_trap = calendar_trap
+        # sitemap entries of articles taken down since (they answer 404)
+        self.deleted = [f"/news/2026/01/0{n + 1}/withdrawn-story-{n}" for n in range(deleted)]
         self.routes: dict[str, tuple[int, str, bytes, list[tuple[str, str]]]] = {}
         self.requests: list[Served] = []
         self._lock = threading.Lock()
@@ -189,8 +192,9 @@ class GeneratedSite:
                                             [("Location", self.base + article.path)])
         recent = [a for a in self.articles[: max(10, len(self.articles) * 2 // 5)]
                   if a.reach in ("listed", "tag_only", "author_only")]
-        routes["/sitemap.xml"] = (200, "application/xml", render_sitemap(
-            recent, self.base).encode(), [])
+        sitemap = render_sitemap(recent, self.base).replace("</urlset>", "".join(
+            f"<url><loc>{self.base}{path}</loc></url>" for path in self.deleted) + "</urlset>")
+        routes["/sitemap.xml"] = (200, "application/xml", sitemap.encode(), [])
         routes["/feed.xml"] = (200, "application/rss+xml", render_feed(
             self.articles[:15], self.base).encode(), [])
         routes["/robots.txt"] = (200, "text/plain", (
