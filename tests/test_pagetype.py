@@ -119,3 +119,21 @@ def test_coverage_ledger_counts_channels_and_reasons():
                                              "missing": 0, "missing_reasons": {}}
     assert {m["url"]: m["reason"] for m in report["missing"]} == {"u2": "http_404",
                                                                  "u3": "not_fetched"}
+
+
+def test_worker_coverage_sections_merge():
+    from archive.runs.merge import merge_reports
+
+    def worker(name: str, missing_url: str) -> dict:
+        ledger = CoverageLedger()
+        ledger.declare("feed", f"{name}-ok")
+        ledger.declare("feed", missing_url)
+        ledger.settle(f"{name}-ok", "archived")
+        ledger.settle(missing_url, "http_500")
+        return {"run_id": "r", "outlet": "o", "worker_id": name, "coverage": ledger.report()}
+
+    merged = merge_reports([worker("a", "gone"), worker("b", "gone")])["coverage"]
+    assert merged["channels"]["feed"]["declared"] == 4
+    assert merged["channels"]["feed"]["missing_reasons"] == {"http_500": 2}
+    assert merged["missing"] == [{"url": "gone", "channels": ["feed"], "reason": "http_500"}]
+    assert merged["archived_this_run"] == 2

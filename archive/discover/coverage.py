@@ -62,3 +62,27 @@ class CoverageLedger:
         archived = sum(1 for o in self.outcome.values() if o == "archived")
         return {"channels": channels, "archived_this_run": archived,
                 "missing_total": len(missing), "missing": missing[:MAX_LISTED]}
+
+
+def merge_coverage(sections: list[dict[str, Any]]) -> dict[str, Any]:
+    """One ``coverage`` section from several workers' (a distributed run): counts summed
+    per channel (a URL declared to two workers counts twice), missing URLs listed once."""
+    channels: dict[str, Any] = {}
+    for section in sections:
+        for name, counts in section.get("channels", {}).items():
+            merged = channels.setdefault(name, {"declared": 0, "archived": 0,
+                                                "not_articles": 0, "missing": 0,
+                                                "missing_reasons": {}})
+            for key in ("declared", "archived", "not_articles", "missing"):
+                merged[key] += int(counts.get(key, 0))
+            reasons = merged["missing_reasons"]
+            for reason, count in counts.get("missing_reasons", {}).items():
+                reasons[reason] = reasons.get(reason, 0) + int(count)
+    missing: dict[str, dict[str, Any]] = {}
+    for section in sections:
+        for entry in section.get("missing", []):
+            missing.setdefault(entry["url"], entry)
+    return {"channels": channels,
+            "archived_this_run": sum(int(s.get("archived_this_run", 0)) for s in sections),
+            "missing_total": len(missing),
+            "missing": [missing[url] for url in sorted(missing)][:MAX_LISTED]}
