@@ -142,7 +142,7 @@ class GenericDiscovery:
             self._requested.add(url)
             priority = (PRIORITY["nav"] + (1 if self.outlet.is_listing_url(url) else 0)
                         - min(int(meta.get("barren", 0)), 20))
-            return self.make_request(url, "listing", hints, meta, callback="parse_page",
+            return self.make_request(url, "page", hints, meta, callback="parse_page",
                                      priority=priority)
         self._requested.add(url)
         priority = PRIORITY["article"] + (PRIORITY["prior"] if self.outlet.article_prior(url)
@@ -218,7 +218,7 @@ class GenericDiscovery:
         for source in (meta.get(PENDING_KEY), url, *(meta.get("redirect_urls") or [])):
             if source:
                 self.ledger.settle(normalize_url(source), "not_an_article")
-        if kind == "listing" or meta.get("kind") == "front":
+        if kind == "listing" or meta.get("seed"):
             # the pagination walk counts its own barren pages (the first page starts at 0);
             # new there means new to the archive: an article another listing showed first
             # in this run still says the older pages are worth walking

@@ -155,10 +155,12 @@ class NewsSpider(GenericDiscovery, CoverageSignals, DiscoveryCallbacks, ArticleC
 
     def start_requests(self) -> Iterator[Request]:
         """Fronts, feeds and sitemaps of the outlet, then the due edit re-checks."""
-        callback = "parse_page" if self.generic else None
         for url in self.outlet.start_urls:
-            request = self.make_request(url, "front", {"via": "seed"}, callback=callback,
-                                        priority=10 if self.generic else None)
+            if self.generic:  # the page decides what a start page is
+                request = self.make_request(url, "page", {"via": "seed"}, {"seed": True},
+                                            callback="parse_page", priority=10)
+            else:
+                request = self.make_request(url, "front", {"via": "seed"})
             if request is not None:
                 self._requested.add(request.url)
                 yield request

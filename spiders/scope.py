@@ -33,11 +33,13 @@ PENDING_KEY = "newsarchive_discovered_url"  # meta: the URL as the spider schedu
 # Articles first (they are the point of the crawl), then the feeds and sitemaps that list
 # many articles each, then fronts and listings, which mostly lead to more listings.
 KIND_PRIORITY = {"article": 10, "feed": 5, "sitemap": 5, "robots": 5, "front": 0,
-                 "listing": 0}
+                 "listing": 0, "page": 0}
 # kind -> the callback that parses a response of that kind (a method of the spider)
 KIND_CALLBACK = {"front": "parse_front", "listing": "parse_listing", "feed": "parse_feed",
                  "sitemap": "parse_sitemap", "article": "parse_article",
-                 "robots": "parse_robots"}
+                 "robots": "parse_robots", "page": "parse_page"}
+# "page": a start page or navigation link under generic discovery, fetched in full every
+# run (not conditionally): a 304 would hide the links of a front whose sections changed
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 
 

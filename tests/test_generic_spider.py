@@ -24,7 +24,7 @@ def spider(**extra) -> NewsSpider:
 
 
 def respond(url: str, html: str, **meta) -> HtmlResponse:
-    request = Request(url, meta={"kind": "listing", "hints": {}, **meta})
+    request = Request(url, meta={"kind": "page", "hints": {}, **meta})
     return HtmlResponse(url, body=html.encode(), request=request,
                         headers={"Content-Type": "text/html; charset=utf-8"})
 
@@ -36,9 +36,12 @@ def requests_of(out) -> dict[str, Request]:
 def test_seeds_are_fronts_parsed_by_page_and_robots_for_sitemaps():
     seeds = list(spider().start_requests())
     assert [(r.url, r.meta["kind"], r.callback.__name__) for r in seeds] == [
-        (BASE + "/", "front", "parse_page"), (BASE + "/robots.txt", "robots", "parse_robots")]
+        (BASE + "/", "page", "parse_page"), (BASE + "/robots.txt", "robots", "parse_robots")]
+    assert seeds[0].meta["seed"] is True
     named = spider(sitemaps=[BASE + "/sitemap.xml"])
-    assert [r.meta["kind"] for r in named.start_requests()] == ["front", "sitemap"]
+    assert [r.meta["kind"] for r in named.start_requests()] == ["page", "sitemap"]
+    ruled = spider(article_urls=["/a/"])  # rule-driven: fronts as before
+    assert [r.meta["kind"] for r in ruled.start_requests()] == ["front"]
 
 
 def test_robots_sitemap_lines_in_scope_only():
@@ -64,7 +67,7 @@ def test_article_page_is_an_item_and_its_related_links_are_followed_two_hops():
         related = followed[BASE + BY_INDEX[index].link_path]
         assert related.meta["article_hops"] == 1 and related.meta["kind"] == "article"
     assert BASE + f"/tag/{article.tags[0]}" in followed  # tag pages: navigation
-    assert followed[BASE + f"/tag/{article.tags[0]}"].meta["kind"] == "listing"
+    assert followed[BASE + f"/tag/{article.tags[0]}"].meta["kind"] == "page"
     assert not [u for u in followed if "/search" in u or "/login" in u]  # traps dropped
     # two hops from the last listing: an article reached at hop 2 follows nothing
     other = next(a for a in ARTICLES if a.index not in article.related and a is not article)
@@ -138,8 +141,8 @@ def test_page_budget_refuses_navigation_beyond_the_limit():
     s = spider(page_budget_floor=2, page_budget_per_article=0)
     nav = " ".join(f'<a href="/topic/{n}">t{n}</a>' for n in range(5))
     html = render_listing("Front", ARTICLES[:8], [], None).replace("</main>", nav + "</main>")
-    out = requests_of(s.parse_page(respond(BASE + "/", html, kind="front")))
-    navigation = [u for u, r in out.items() if r.meta["kind"] == "listing"]
+    out = requests_of(s.parse_page(respond(BASE + "/", html, seed=True)))
+    navigation = [u for u, r in out.items() if r.meta["kind"] == "page"]
     assert len(navigation) == 2 and s.budget.spent == 2
     assert s.budget.refused >= 5 and not [u for u in out if "/topic/" in u]
     assert s.ledger.outcome[BASE + "/topic/4"] == "page_budget"
@@ -150,17 +153,17 @@ def test_page_budget_refuses_navigation_beyond_the_limit():
 
 def test_advertised_feed_used_only_when_the_outlet_names_none():
     html = render_listing("Front", ARTICLES[:8], [], None)
-    out = requests_of(spider().parse_page(respond(BASE + "/", html, kind="front")))
+    out = requests_of(spider().parse_page(respond(BASE + "/", html, seed=True)))
     assert out[BASE + "/feed.xml"].meta["kind"] == "feed"
     named = spider(feeds=[BASE + "/rss"])
-    out = requests_of(named.parse_page(respond(BASE + "/", html, kind="front")))
+    out = requests_of(named.parse_page(respond(BASE + "/", html, seed=True)))
     assert BASE + "/feed.xml" not in out
 
 
 def test_article_url_rules_are_priors_under_generic_discovery():
     s = spider(article_urls=["/stories/"], discovery="generic")
     html = render_listing("Front", ARTICLES[:8], [], None)
-    out = requests_of(s.parse_page(respond(BASE + "/", html, kind="front")))
+    out = requests_of(s.parse_page(respond(BASE + "/", html, seed=True)))
     stories = [r for u, r in out.items() if "/stories/" in u]
     others = [r for u, r in out.items() if "/a/" in u]
     assert stories and others
