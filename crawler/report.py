@@ -30,6 +30,12 @@ def settled(store, manifest: list) -> list:
     return [replace(f, pending=is_pending(f.key)) if f.pending else f for f in manifest]
 
 
+def coverage_of(spider) -> dict:
+    """Per channel, what was declared against what was archived (spiders/coverage.py)."""
+    report = getattr(spider, "coverage_report", None)
+    return report() if callable(report) else {}
+
+
 class RunReportExtension:
     """Writes the run report when the spider closes, and keeps it for the CLI's summary
     line (``finished_report``)."""
@@ -60,6 +66,7 @@ class RunReportExtension:
                    "store_reachable_at_start": self.crawler.settings.getbool(
                        "NEWSARCHIVE_STORE_REACHABLE", True),
                    "outlet_file": str(context.outlet.source_path or ""),
+                   "coverage": coverage_of(spider),
                    **samples_for(self.crawler).report_fields()},
         )
         path = write_report(report, context.store.spool_dir / key)

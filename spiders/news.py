@@ -13,7 +13,11 @@ The flow of a crawl, and where each step lives:
 5. articles: an article response becomes a plain-dict ArticlePage item
    (spiders/articles.py);
 6. resources: every page's stylesheets, scripts, fonts and images (spiders/resources.py,
-   added by its spider middleware).
+   added by its spider middleware);
+7. generic discovery, the default when the outlet names no ``article_urls``: every
+   page is classified from its content and followed by its kind (spiders/generic.py);
+8. coverage: what feeds, sitemaps and listings declared against what was archived, for
+   the run report (spiders/coverage.py).
 
 Capture, extraction and storage happen in crawler/, so the spider never writes files.
 This module wires the parts into :class:`NewsSpider` and picks the spider class an
@@ -38,7 +42,9 @@ from crawler.outlets import resolve_outlet
 from crawler.samples import count_failure
 from spiders import OUTLETS_DIR
 from spiders.articles import ArticleCallbacks
+from spiders.coverage import CoverageSignals
 from spiders.discovery import DEFAULT_MAX_LISTING_HOPS, MAX_SITEMAP_DEPTH, DiscoveryCallbacks
+from spiders.generic import GenericDiscovery
 from spiders.incremental import IncrementalChecks
 from spiders.resources import ResourceCallbacks
 from spiders.responses import ResponseChecks
@@ -72,8 +78,8 @@ def spider_class_for(outlet: OutletConfig | str | Path) -> type[NewsSpider]:
     return cls
 
 
-class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResourceCallbacks, ResponseChecks,
-                 CrawlScope, IncrementalChecks, scrapy.Spider):
+class NewsSpider(GenericDiscovery, CoverageSignals, DiscoveryCallbacks, ArticleCallbacks,
+                 ResourceCallbacks, ResponseChecks, CrawlScope, IncrementalChecks, scrapy.Spider):
     """Generic outlet spider.  ``NewsSpider(outlet=OutletConfig | path | name)``.
 
     ``scrapy crawl news -a outlet=path/to/outlet.yaml`` works; so does passing an
@@ -107,6 +113,10 @@ class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResourceCallbacks, Respon
         self._refused_urls: set[str] = set()
         # article requests scheduled but not answered yet, by normalised URL
         self._pending: dict[str, Request] = {}
+        self._edit_rechecks: set[str] = set()
+        # generic discovery (pages decide) unless the outlet file chose URL rules
+        self.generic = self.outlet.discovery == "generic"
+        self.init_generic()
 
     # ---- Scrapy wiring -------------------------------------------------------------------
 
@@ -122,6 +132,8 @@ class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResourceCallbacks, Respon
                 if (settings.getpriority(setting) or 0) < SETTINGS_PRIORITIES["spider"]:
                     settings.set(setting, value, priority="spider")
         crawler.signals.connect(spider._log_summary, signal=signals.spider_closed)
+        crawler.signals.connect(spider.item_archived, signal=signals.item_scraped)
+        crawler.signals.connect(spider.item_not_archived, signal=signals.item_dropped)
         return spider
 
     def _stat(self, key: str, count: int = 1) -> None:
@@ -148,9 +160,16 @@ class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResourceCallbacks, Respon
     def start_requests(self) -> Iterator[Request]:
         """Fronts, feeds and sitemaps of the outlet, then the due edit re-checks."""
         for url in self.outlet.start_urls:
-            request = self.make_request(url, "front", {"via": "seed"})
+            if self.generic:  # the page decides what a start page is
+                request = self.make_request(url, "page", {"via": "seed"}, {"seed": True},
+                                            callback="parse_page", priority=10)
+            else:
+                request = self.make_request(url, "front", {"via": "seed"})
             if request is not None:
+                self._requested.add(request.url)
                 yield request
+        if self.generic:
+            yield from self.generic_seeds()
         for url in self.outlet.feeds:
             request = self.make_request(url, "feed", {"via": "seed"})
             if request is not None:

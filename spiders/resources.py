@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     from archive.outlet.config import OutletConfig
 
-PAGE_KINDS = frozenset({"front", "listing", "article"})
+PAGE_KINDS = frozenset({"front", "listing", "article", "page"})  # "page": generic discovery
 RESOURCE_KIND = "resource"  # request meta "kind" (capture, conditional requests, report)
 # Above articles (10): a page's resources are fetched close to the page, so the replay
 # shows what the page showed then.

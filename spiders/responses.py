@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 
+from archive.discover.coverage import CoverageLedger
+from spiders.scope import PENDING_KEY
+
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Content types that say nothing: the body is sniffed for an HTML start instead.
 GENERIC_TYPES = ("", "application/octet-stream", "text/plain", "binary/octet-stream")
@@ -26,6 +29,8 @@ class ResponseChecks:
     """NewsSpider's response checks and download errback (a mixin)."""
 
     if TYPE_CHECKING:  # provided by NewsSpider and CrawlScope
+        ledger: CoverageLedger
+
         def fail(self, kind: str, url: str, detail: str = "") -> None: ...
         def _done(self, meta: dict[str, Any]) -> None: ...
 
@@ -33,8 +38,15 @@ class ResponseChecks:
         """Count and drop non-200 responses (they never become items)."""
         if response.status != 200:
             self.fail(f"http_{response.status}", response.url)
+            self._settle(response.meta, f"http_{response.status}")
             return False
         return True
+
+    def _settle(self, meta: dict[str, Any], outcome: str) -> None:
+        """Tell the coverage ledger why the URL this request was made for is not archived."""
+        url = meta.get(PENDING_KEY)
+        if url:
+            self.ledger.settle(url, outcome)
 
     @staticmethod
     def content_type(response: Response) -> str | None:
@@ -57,9 +69,11 @@ class ResponseChecks:
             return False
         if not response.body:
             self.fail("empty_body", response.url)
+            self._settle(response.meta, "empty_body")
             return False
         if not isinstance(response, TextResponse) or not self.is_html(response):
             self.fail("not_html", response.url, self.content_type(response) or "no type")
+            self._settle(response.meta, "not_html")
             return False
         return True
 
@@ -69,6 +83,10 @@ class ResponseChecks:
         if request is not None:
             self._done(request.meta)
         if failure.check(IgnoreRequest):
+            if request is not None:
+                self._settle(request.meta, "refused")  # robots.txt, address guard, ...
             return  # offsite/robots/guard drops: counted by the middleware that dropped it
         url = request.url if request is not None else "?"
         self.fail("download_error", url, f"{failure.type.__name__}: {failure.getErrorMessage()}")
+        if request is not None:
+            self._settle(request.meta, "download_error")

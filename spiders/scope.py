@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from scrapy.http import Request
 from scrapy.utils.url import url_is_from_any_domain
 
+from archive.discover.coverage import CoverageLedger
 from archive.outlet.config import Origin, OutletConfig
 from archive.outlet.netguard import is_restricted_address
 from archive.outlet.urls import normalize_url
@@ -31,10 +32,14 @@ ERROR_STATUSES = tuple(range(400, 600))
 PENDING_KEY = "newsarchive_discovered_url"  # meta: the URL as the spider scheduled it
 # Articles first (they are the point of the crawl), then the feeds and sitemaps that list
 # many articles each, then fronts and listings, which mostly lead to more listings.
-KIND_PRIORITY = {"article": 10, "feed": 5, "sitemap": 5, "front": 0, "listing": 0}
+KIND_PRIORITY = {"article": 10, "feed": 5, "sitemap": 5, "robots": 5, "front": 0,
+                 "listing": 0, "page": 0}
 # kind -> the callback that parses a response of that kind (a method of the spider)
 KIND_CALLBACK = {"front": "parse_front", "listing": "parse_listing", "feed": "parse_feed",
-                 "sitemap": "parse_sitemap", "article": "parse_article"}
+                 "sitemap": "parse_sitemap", "article": "parse_article",
+                 "robots": "parse_robots", "page": "parse_page"}
+# "page": a start page or navigation link under generic discovery, fetched in full every
+# run (not conditionally): a 304 would hide the links of a front whose sections changed
 _LOCAL_NAMES = {"localhost", "localhost.localdomain"}
 
 
@@ -58,6 +63,7 @@ class CrawlScope:
         logger: logging.LoggerAdapter
         max_articles: int | None
         max_listing_hops: int
+        generic: bool
         _named_origins: set[Origin]
         _refused_urls: set[str]
         _canonical_seen: set[str]
@@ -66,7 +72,12 @@ class CrawlScope:
         _cap_logged: bool
 
         def _stat(self, key: str, count: int = 1) -> None: ...
+        ledger: CoverageLedger
+
         def is_archived(self, url: str) -> bool: ...
+        def edited_since_check(self, url: str, hints: dict[str, Any]) -> bool: ...
+        def declare(self, url: str, hints: dict[str, Any]) -> None: ...
+        def follow_generic(self, url: str, hints: dict[str, Any]) -> Request | None: ...
         def on_error(self, failure: Any) -> None: ...
 
     def in_scope(self, url: str) -> bool:
@@ -120,32 +131,43 @@ class CrawlScope:
         return None
 
     def make_request(self, url: str, kind: str, hints: dict[str, Any] | None = None,
-                     extra_meta: dict[str, Any] | None = None) -> Request | None:
+                     extra_meta: dict[str, Any] | None = None, *, callback: str | None = None,
+                     priority: int | None = None) -> Request | None:
         """A request of ``kind`` for ``url`` (normalised), or None when it must not be sent.
 
         Seeds go through the same deny check as discovered links: an operator's
-        start URL on a denied path is still not requested.
+        start URL on a denied path is still not requested.  ``callback`` (a method name)
+        and ``priority`` override the kind's defaults (generic discovery parses every
+        page with ``parse_page`` and fetches listings first).
         """
         url = normalize_url(url)
         if self.outlet.is_denied_url(url):
             self._stat("newsarchive/discovery/denied")
+            self.ledger.settle(url, "denied", overwrite=False)
             return None
-        if kind == "article" and not self._admit_article(url, hints, extra_meta):
-            return None
-        callback = getattr(self, KIND_CALLBACK[kind])
+        extra_meta = dict(extra_meta or {})
+        if kind == "article":
+            admitted = self._admit_article(url, hints, extra_meta)
+            if not admitted:
+                return None
+            if admitted == "edited":
+                extra_meta["recheck"] = True
+        method = getattr(self, callback or KIND_CALLBACK[kind])
         meta = {"kind": kind, "hints": dict(hints or {}),
                 "handle_httpstatus_list": ERROR_STATUSES, PENDING_KEY: url}
-        meta.update(extra_meta or {})
+        meta.update(extra_meta)
         self._stat(f"newsarchive/discovered/{kind}")
-        request = Request(url, callback=callback, errback=self.on_error, meta=meta,
-                          priority=KIND_PRIORITY.get(kind, 0))
+        request = Request(url, callback=method, errback=self.on_error, meta=meta,
+                          priority=KIND_PRIORITY.get(kind, 0) if priority is None else priority)
         if kind == "article":
             self._pending[url] = request
         return request
 
     def _admit_article(self, url: str, hints: dict[str, Any] | None,
-                       extra_meta: dict[str, Any] | None) -> bool:
-        """True when an article request for ``url`` should be scheduled (and counts it)."""
+                       extra_meta: dict[str, Any] | None) -> str | None:
+        """"new" (or "edited": an archived article whose feed, sitemap or listing shows a
+        newer modified time) when an article request for ``url`` should be scheduled
+        (and counts it); None when not."""
         pending = self._pending.get(url)
         if pending is not None:
             # Same article found again before it was fetched (feed + listing + sitemap):
@@ -154,28 +176,40 @@ class CrawlScope:
             for key, value in (hints or {}).items():
                 merged.setdefault(key, value)
             self._stat("newsarchive/discovery/merged_hints")
-            return False
+            return None
         if url in self._canonical_seen:
             self._stat("newsarchive/discovery/canonical_seen")
-            return False
+            return None
+        status = "new"
         if not (extra_meta or {}).get("recheck") and self.is_archived(url):
-            self._stat("newsarchive/discovery/archived")
-            return False
+            if not self.edited_since_check(url, hints or {}):
+                self._stat("newsarchive/discovery/archived")
+                self.ledger.settle(url, "already_archived", overwrite=False)
+                return None
+            status = "edited"
         if self.max_articles is not None and self._articles_scheduled >= self.max_articles:
             if not self._cap_logged:
                 self._cap_logged = True
                 self.logger.info("max_articles=%d reached: no more article requests",
                                  self.max_articles)
-            return False
+            self.ledger.settle(url, "max_articles", overwrite=False)
+            return None
         self._articles_scheduled += 1
-        return True
+        return status
 
     def _done(self, meta: dict[str, Any]) -> None:
         """Forget a pending article request once it was answered (or failed)."""
         self._pending.pop(meta.get(PENDING_KEY, ""), None)
 
     def follow(self, url: str, hints: dict[str, Any], listing_hops: int) -> Request | None:
-        """A request for a discovered link if it is an article or listing in scope."""
+        """A request for a discovered link if it is an article or listing in scope.
+
+        Under generic discovery every in-scope link is a candidate page and the page
+        decides (spiders/generic.py); otherwise the outlet's URL rules do.
+        """
+        self.declare(url, hints)
+        if self.generic:
+            return self.follow_generic(url, hints)
         kind = self.classify(normalize_url(url))
         if kind is None:
             return None

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from archive.discover.coverage import merge_coverage
 from archive.runs.report import EXIT_OK
 from archive.runs.samples import merge_samples
 from archive.store.manifest import manifest_keys
@@ -124,6 +125,9 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     resources = [r["resources"] for r in reports if isinstance(r.get("resources"), dict)]
     if resources:
         merged["resources"] = _merge_resources(resources)
+    coverage = [r["coverage"] for r in reports if isinstance(r.get("coverage"), dict)]
+    if coverage:
+        merged["coverage"] = merge_coverage(coverage)
     merged["files"] = [f for r in reports for f in r.get("files", [])]
     refusals = _sum_groups(r.get("refusals", {}).get("by_kind", {}) for r in reports)
     merged["refusals"] = {"total": sum(refusals.values()), "by_kind": refusals}
