@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 
 from archive.runs.recent import recent_reports
 from archive.runs.report import build_report, report_key, write_report
+from archive.runs.samples import scrub_url
 from crawler.context import RunContext
 from crawler.samples import samples_for
 
@@ -31,9 +32,16 @@ def settled(store, manifest: list) -> list:
 
 
 def coverage_of(spider) -> dict:
-    """Per channel, what was declared against what was archived (spiders/coverage.py)."""
+    """Per channel, what was declared against what was archived (spiders/coverage.py).
+
+    The missing URLs are scrubbed like the failing ones: a link with ``user:pass@`` in it
+    is refused, and its password must not reach the report either."""
     report = getattr(spider, "coverage_report", None)
-    return report() if callable(report) else {}
+    coverage = report() if callable(report) else {}
+    for entry in coverage.get("missing", []):
+        if isinstance(entry, dict) and "url" in entry:
+            entry["url"] = scrub_url(entry["url"])
+    return coverage
 
 
 class RunReportExtension:
