@@ -35,6 +35,7 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.state.base import DigestRecord
+from archive.store.writable import is_unwritable
 from archive.warc import httphead
 from archive.warc.record import sha1_digest, warc_date
 from archive.warc.writer import (
@@ -45,7 +46,7 @@ from archive.warc.writer import (
     WarcWriter,
     default_warcinfo,
 )
-from crawler.context import RunContext
+from crawler.context import RunContext, stop_unwritable
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,11 @@ class WarcCaptureExtension:
             logger.warning("%s has no .outlet: WARC capture is off for this crawl", spider.name)
             return
         try:
-            self.writer = self._make_writer(RunContext.for_crawler(self.crawler))
+            context = RunContext.for_crawler(self.crawler)
+            recovery = context.start_run()  # a dead run's files first, before any request
+            if recovery is not None and recovery.runs:
+                self.stats.set_value("newsarchive/recovered", recovery.articles)
+            self.writer = self._make_writer(context)
         except Exception:
             logger.exception("cannot start WARC capture; closing the spider (nothing would be "
                              "archived)")
@@ -128,14 +133,17 @@ class WarcCaptureExtension:
             max_size=int(settings.getfloat("NEWSARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)),
             warcinfo=warcinfo,
             on_closed=lambda path, key, sha256: context.publish_warc(path, key, sha256),
+            on_opening=context.journal_file,
         )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.writer is not None:
+            path = self.writer.current_path
             try:
                 self.writer.close()
-            except Exception:
-                logger.exception("could not close the WARC file %s", self.writer.current_path)
+            except Exception as exc:
+                logger.error("could not close the WARC file %s (%s); the next run recovers "
+                             "it", path, exc)
                 self.stats.inc_value("newsarchive/failures/warc_write")
 
     # ---- per request --------------------------------------------------------------------
@@ -165,12 +173,22 @@ class WarcCaptureExtension:
             return
         truncated = self._truncation(response, request)
         self._count(response, request)  # fetched is fetched, archived or not
+        context = RunContext.for_crawler(self.crawler)
+        if context.unwritable is not None:  # the store refused a write: nothing more goes in
+            self.stats.inc_value("newsarchive/failures/not_archived")
+            request.meta[META_RECORD] = None
+            return
         try:
             location = self._write(exchange_from(response, request, truncated), request)
-        except Exception:
+        except Exception as exc:
+            request.meta[META_RECORD] = None
+            if is_unwritable(exc):
+                stop_unwritable(self.crawler, self.writer.current_path
+                                or getattr(exc, "filename", None) or self.writer.spool_dir, exc)
+                self.stats.inc_value("newsarchive/failures/not_archived")
+                return
             logger.exception("could not write %s to the WARC", response.url)
             self.stats.inc_value("newsarchive/failures/warc_write")
-            request.meta[META_RECORD] = None
             return
         request.meta[META_RECORD] = location
 

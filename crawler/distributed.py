@@ -268,12 +268,7 @@ class DistributedScheduler(RedisScheduler):
         return instance
 
     def open(self, spider) -> None:
-        context = RunContext.for_crawler(self.crawler)
-        if context._state is None and context.state_location not in (None, "", "off"):
-            from archive.state import open_state
-            from crawler.distributed_state import DeferredState
-
-            context._state = DeferredState(open_state(context.state_location))
+        # the state's writes wait for this worker's files: RunContext.state (both modes)
         self.coordinator = Coordinator.for_crawler(self.crawler)
         super().open(spider)
 

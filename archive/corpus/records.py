@@ -11,12 +11,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.corpus.gzlines import GzipLines
 from archive.store.base import Store
 
 # zlib's default level: level 9 (gzip.open's default) costs 2-3x the CPU for ~1 % smaller
@@ -35,13 +36,21 @@ def encode_record(record: dict[str, Any]) -> str:
 
 
 class CorpusWriter:
-    """Writes a run's corpus records; the file appears under its final name only on close."""
+    """Writes a run's corpus records; the file appears under its final name only on close.
 
-    def __init__(self, spool_dir: Path, outlet: str, run_id: str, started: datetime):
+    Every line reaches the ``.open`` file as it is written (a killed run's records are
+    recovered from it, ``archive.runs.recovery``); a failed write (disk full) keeps the
+    lines before it valid and raises.  ``on_opening(key)`` runs before the file is created
+    (the run journal notes it).
+    """
+
+    def __init__(self, spool_dir: Path, outlet: str, run_id: str, started: datetime,
+                 on_opening: Callable[[str], None] | None = None):
         self.key = corpus_key(outlet, run_id, started)
         self.path = Path(spool_dir) / self.key
         self._open_path = self.path.with_name(self.path.name + ".open")
-        self._handle: gzip.GzipFile | None = None
+        self._handle: GzipLines | None = None
+        self.on_opening = on_opening
         self.count = 0
 
     def write(self, record: dict[str, Any]) -> None:
@@ -52,18 +61,21 @@ class CorpusWriter:
         serialize, so the writing process does not spend its CPU on it)."""
         if self._handle is None:
             self._open_path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = gzip.open(  # type: ignore[assignment]
-                self._open_path, "wb", compresslevel=GZIP_LEVEL)
+            if self.on_opening is not None:
+                self.on_opening(self.key)
+            self._handle = GzipLines(self._open_path, GZIP_LEVEL)
         self._handle.write(line.encode("utf-8"))
-        self._handle.flush()
         self.count += 1
 
     def close(self) -> Path | None:
         """Close and rename; returns the final path, or None when nothing was written."""
         if self._handle is None:
             return None
-        self._handle.close()
-        self._handle = None
+        handle, self._handle = self._handle, None
+        handle.close()
+        if not self.count:  # the first line failed: no empty file is left behind
+            self._open_path.unlink(missing_ok=True)
+            return None
         os.replace(self._open_path, self.path)
         return self.path
 

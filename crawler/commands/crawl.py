@@ -12,7 +12,14 @@ from pathlib import Path
 from archive.corpus.records import parse_since
 from archive.outlet.config import OutletConfig, OutletConfigError
 from archive.runs.lock import LockHeld, RunLock
-from archive.runs.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
+from archive.runs.report import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_STORE,
+    EXIT_USAGE,
+    summary_line,
+    worst_exit_status,
+)
 from archive.store import open_store
 from archive.store.base import StoreError
 from crawler.commands import add_object_lock_arguments, add_store_argument
@@ -189,4 +196,4 @@ def run(args: argparse.Namespace) -> int:
     statuses = [int(r.get("exit_status", EXIT_FAILED)) for r in reports]
     if locked:
         statuses.append(EXIT_LOCKED)
-    return max(statuses) if statuses else EXIT_FAILED
+    return worst_exit_status(statuses)
