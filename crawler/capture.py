@@ -23,6 +23,7 @@ Writing never stops the crawl: a failure is logged and counted
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -34,6 +35,7 @@ from scrapy.http import Response
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro
 
+from archive.runs.faults import pause_point
 from archive.state.base import DigestRecord
 from archive.store.writable import is_unwritable
 from archive.warc import httphead
@@ -130,7 +132,10 @@ class WarcCaptureExtension:
             # the outlet in the name keeps file names unique when outlets crawl side by side
             prefix=f"{prefix}-{outlet.name}",
             host=context.crawl_host,
-            max_size=int(settings.getfloat("NEWSARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)),
+            # rotation size: the setting, or the environment (an operator's knob, and how
+            # the kill test makes a crawl rotate files mid-run)
+            max_size=int(float(os.environ.get("NEWSARCHIVE_WARC_MAX_SIZE") or settings.getfloat(
+                "NEWSARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE))),
             warcinfo=warcinfo,
             on_closed=lambda path, key, sha256: context.publish_warc(path, key, sha256),
             on_opening=context.journal_file,
@@ -191,6 +196,7 @@ class WarcCaptureExtension:
             self.stats.inc_value("newsarchive/failures/warc_write")
             return
         request.meta[META_RECORD] = location
+        pause_point("response")
 
     # ---- incremental: revisits instead of second copies --------------------------------
 

@@ -24,6 +24,7 @@ from archive.corpus.records import CorpusWriter
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
+from archive.runs.faults import pause_point
 from archive.store.writable import is_unwritable
 from crawler.context import RunContext, stop_unwritable
 
@@ -108,6 +109,7 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/failures/extraction_error")
             logger.error("extraction failed for %s: %s", item.get("url"), exc)
             raise DropItem(f"extraction failed: {exc}", log_level="DEBUG") from None
+        pause_point("extracted")
         if record is None:
             self.stats.inc_value("newsarchive/non_articles")
             raise DropItem(f"not an article: {item.get('url')}", log_level="DEBUG")
@@ -132,6 +134,7 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/failures/not_archived")
             raise DropItem(f"not written (store refused the write): {record['id']}",
                            log_level="DEBUG") from None
+        pause_point("corpus_line")
         if state is not None:
             self.remember(record, item, state)
         self.stats.inc_value("newsarchive/articles")

@@ -13,6 +13,7 @@ from dataclasses import replace
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from archive.runs.faults import pause_point
 from archive.runs.report import build_report, report_key, write_report
 from crawler.context import RunContext
 
@@ -43,7 +44,9 @@ class RunReportExtension:
         context.store.close()  # wait for uploads so the pending count is true
         if context.unwritable is not None:
             reason = "store_unwritable"
+        pause_point("files_published")
         state_written = self.write_state(context)
+        pause_point("state_written")
         stats = self.crawler.stats.get_stats()
         key = report_key(context.outlet.name, context.file_stem)
         extra = {"report_key": key, "crawl_host": context.crawl_host,
@@ -65,6 +68,7 @@ class RunReportExtension:
         published = self.publish_report(context, report, key)
         context.store.close()
         context.close_state()
+        pause_point("report_published")
         if published and state_written and not context.publish_failed \
                 and context.journal is not None:
             context.journal.finish()  # complete in the store: nothing to recover

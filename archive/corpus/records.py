@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.corpus.gzlines import GzipLines
+from archive.runs.faults import pause_point
 from archive.store.base import Store
 
 # zlib's default level: level 9 (gzip.open's default) costs 2-3x the CPU for ~1 % smaller
@@ -73,10 +74,12 @@ class CorpusWriter:
             return None
         handle, self._handle = self._handle, None
         handle.close()
+        pause_point("corpus_fsynced")
         if not self.count:  # the first line failed: no empty file is left behind
             self._open_path.unlink(missing_ok=True)
             return None
         os.replace(self._open_path, self.path)
+        pause_point("corpus_renamed")
         return self.path
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archive.runs.faults import pause_point
 from archive.runs.journal import JournalEntry, journals
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
 from archive.state.schedule import parse_datetime
@@ -81,12 +82,12 @@ def leftovers(store: Store, outlet: str) -> list[str]:
             keys += [_key(spool, p) for p in folder.rglob("*" + OPEN) if p.is_file()]
     spool_files = getattr(store, "spool_files", None)
     if spool_files is not None:  # S3: a closed file without its sidecar was never spooled
-        for top in ("warc", "corpus"):
+        for top in ("warc", "corpus", "indexes"):
             folder = spool / top / outlet
             if not folder.is_dir():
                 continue
             for path in folder.rglob("*"):
-                if (path.is_file() and path.name.endswith((WARC_SUFFIX, CORPUS_SUFFIX))
+                if (path.is_file() and path.name.endswith((WARC_SUFFIX, CORPUS_SUFFIX, ".cdxj"))
                         and not spool_files.sidecar(path).exists()):
                     keys.append(_key(spool, path))
     return sorted(set(keys))
@@ -159,7 +160,7 @@ class _Recovery:
         spool_files = getattr(self.store, "spool_files", None)
         if final.is_file():
             if spool_files is None:  # local store: in place, closed is published
-                stored = StoredObject(key, final.stat().st_size, sha256_file(final))
+                stored = self.store.publish(final, key)
             elif spool_files.sidecar(final).exists():
                 job = spool_files.read_sidecar(spool_files.sidecar(final))
                 stored = StoredObject(key, final.stat().st_size,
@@ -179,14 +180,18 @@ class _Recovery:
                 stored = StoredObject(key, len(data), hashlib.sha256(data).hexdigest())
             else:
                 return None  # journalled but never created
-        self.result.files.append(stored)
+        if all(known.key != key for known in self.result.files):
+            self.result.files.append(stored)
         return stored
 
     def index(self, key: str) -> None:
         from archive.warc.cdxj import index_key_for, index_warc
 
         index_key = index_key_for(key)
-        if self.store.exists(index_key) or (self.spool / index_key).is_file():
+        if (self.spool / index_key).is_file():  # indexed, maybe never handed to the store
+            self.publish(index_key)
+            return
+        if self.store.exists(index_key):
             return
         source = self.spool / key
         if not source.is_file():
@@ -320,6 +325,10 @@ def recover(store: Store, store_uri: str, outlet: str, state: StateStore | None 
                 job.warc(key)
             except OSError as exc:
                 job.result.problems.append(f"{key}: {exc}")
+    for key in keys:
+        if key.endswith(".cdxj") and (job.spool / key).is_file():
+            job.publish(key)  # an index spooled without its sidecar
+    pause_point("recovering")
     for key in keys:
         if key.endswith(CORPUS_SUFFIX):
             try:

@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from archive.runs.faults import pause_point
 from archive.warc import httphead
 from archive.warc.record import (
     LEVEL_STORED,
@@ -308,8 +309,10 @@ class WarcWriter:
             os.fsync(current.handle.fileno())
         finally:
             current.handle.close()
+        pause_point("warc_fsynced")
         final = current.path.with_name(current.filename)
         os.replace(current.path, final)
+        pause_point("warc_renamed")
         sha256 = current.sha256.hexdigest()
         self.closed.append((final, current.key, sha256))
         logger.info("closed %s (%d bytes, %d exchanges)", final, current.size, current.exchanges)

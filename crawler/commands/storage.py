@@ -115,7 +115,7 @@ def run_verify(args: argparse.Namespace) -> int:
     try:
         if hasattr(store, "check_bucket"):
             store.check_bucket()
-        result = verify_store(store, deep=args.deep)
+        result = verify_store(store, deep=args.deep, store_uri=args.store)
     except StoreUnreachable as exc:
         _error(exc)
         return EXIT_STORE

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from archive.runs.faults import pause_point
 from archive.store.base import StoredObject, StoreError
 from archive.store.s3.bucket import check_bucket
 from archive.store.s3.config import (
@@ -303,6 +304,7 @@ class S3Store:
             job.attempts += 1
             try:
                 self._ensure_ready()
+                pause_point("s3_upload")
                 result = self.uploader.upload(job.path, job.key, job.sha256, abort=self._abort)
             except UploadAborted as exc:
                 self._fail(job, str(exc), retry=False)
@@ -315,6 +317,7 @@ class S3Store:
             except StoreError as exc:
                 self._fail(job, str(exc), retry=False)
                 return
+            pause_point("s3_uploaded")
             job.path.unlink()
         with contextlib.suppress(FileNotFoundError):
             self.spool_files.sidecar(job.path).unlink()
