@@ -147,8 +147,8 @@ class WarcCaptureExtension:
             try:
                 self.writer.close()
             except Exception as exc:
-                logger.error("could not close the WARC file %s (%s); the next run recovers "
-                             "it", path, exc)
+                RunContext.for_crawler(self.crawler).problem(
+                    "could not close the WARC file %s (%s); the next run recovers it", path, exc)
                 self.stats.inc_value("newsarchive/failures/warc_write")
 
     # ---- per request --------------------------------------------------------------------

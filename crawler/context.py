@@ -160,6 +160,12 @@ class RunContext:
         self.unwritable = describe(path, exc)
         return True
 
+    def problem(self, message: str, *args) -> None:
+        """Log a failure; after the store refused a write, its consequences are warnings
+        (the operator reads one error line, not a cascade)."""
+        log = logger.warning if self.unwritable is not None else logger.error
+        log(message, *args)
+
     def publish_warc(self, local_path: Path, key: str, sha256: str | None = None) -> None:
         """Index a closed WARC (CDXJ under indexes/), then publish both, off the reactor.
 
@@ -179,7 +185,7 @@ class RunContext:
         try:
             index_warc(local_path, index_path, filename=Path(key).name)
         except Exception as exc:  # the WARC matters more than its index: publish it regardless
-            logger.error("could not index %s (%s); `newsarchive wacz` builds it when needed",
+            self.problem("could not index %s (%s); `newsarchive wacz` builds it when needed",
                          key, exc)
             Path(f"{index_path}.open").unlink(missing_ok=True)
             index_path = None
@@ -188,7 +194,7 @@ class RunContext:
             if index_path is not None:
                 self.publish(index_path, index_key)
         except Exception as exc:
-            logger.error("could not publish %s: %s; the next run recovers it", key, exc)
+            self.problem("could not publish %s: %s; the next run recovers it", key, exc)
 
     def wait_background(self) -> None:
         for thread in self._background:

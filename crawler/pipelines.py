@@ -110,6 +110,10 @@ class ArticlePipeline:
             logger.error("extraction failed for %s: %s", item.get("url"), exc)
             raise DropItem(f"extraction failed: {exc}", log_level="DEBUG") from None
         pause_point("extracted")
+        if self.context.unwritable is not None and not item.get("warc_record"):
+            # the store refused its WARC record: a corpus record must point at its source
+            self.stats.inc_value("newsarchive/failures/not_archived")
+            raise DropItem(f"not archived (store full): {item.get('url')}", log_level="DEBUG")
         if record is None:
             self.stats.inc_value("newsarchive/non_articles")
             raise DropItem(f"not an article: {item.get('url')}", log_level="DEBUG")
@@ -194,8 +198,8 @@ class ArticlePipeline:
             try:
                 path = self.writer.close()
             except OSError as exc:
-                logger.error("could not close the corpus file %s (%s); the next run "
-                             "recovers it", self.writer.path, exc)
+                self.context.problem("could not close the corpus file %s (%s); the next "
+                                     "run recovers it", self.writer.path, exc)
                 self.context.publish_failed = True
                 return
             if path is not None:

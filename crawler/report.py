@@ -87,8 +87,8 @@ class RunReportExtension:
         try:
             state.flush()
         except Exception as exc:
-            logger.error("could not write the state %s (%s); the next run brings it up "
-                         "to date from the store", state.inner.location, exc)
+            context.problem("could not write the state %s (%s); the next run brings it "
+                            "up to date from the store", state.inner.location, exc)
             state.discard()
             return False
         return True
@@ -101,7 +101,7 @@ class RunReportExtension:
             context.store.publish(path, key)
         except OSError as exc:
             path.with_name(path.name + ".open").unlink(missing_ok=True)
-            logger.error("could not write the run report %s (%s); its summary follows on "
-                         "stdout", path, exc)
+            context.problem("could not write the run report %s (%s); its summary follows "
+                            "on stdout", path, exc)
             return False
         return True
