@@ -54,6 +54,7 @@ from crawler.distributed_redis import (
     split_redis_url,
 )
 from crawler.distributed_seen import DEFAULT_BUCKETS
+from crawler.keepalive import KeepAlive
 from crawler.pipelines import ArticlePipeline
 
 if TYPE_CHECKING:
@@ -434,6 +435,7 @@ class DistributedCrawlExtension:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.heartbeat: Any = None
+        self.keepalive: KeepAlive | None = None
         self.abandon = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
@@ -512,6 +514,10 @@ class DistributedCrawlExtension:
         coordinator.cancel_wake()
         if self.heartbeat is not None and self.heartbeat.running:
             self.heartbeat.stop()
+        # publishing blocks the reactor (S3 close can take minutes): beat from a thread
+        self.keepalive = KeepAlive(
+            lambda: coordinator.frontier.poll(coordinator.worker, coordinator.ttl_ms),
+            max(0.2, coordinator.ttl_ms / 3000)).start()
         self.abandon = not (reason in OK_REASONS or reason.startswith("closespider_"))
         if self.abandon:
             # nothing of this worker's results can be trusted to reach the store: keep its
@@ -523,6 +529,8 @@ class DistributedCrawlExtension:
 
     def after_report(self, spider, reason: str) -> None:
         coordinator = self.coordinator
+        if self.keepalive is not None:
+            self.keepalive.stop()
         try:
             outcome, requeued = coordinator.frontier.leave(coordinator.worker,
                                                            requeue=self.abandon)

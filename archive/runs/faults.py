@@ -4,8 +4,9 @@ The kill test (tests/test_kill.py) needs a ``kill -9`` at moments a timer rarely
 between an fsync and a rename, during an upload, half-way through a recovery.  With
 ``NEWSARCHIVE_TEST_PAUSE_AT=name[:N]`` the N-th time (default: first) the process reaches
 point ``name`` it writes the name to ``NEWSARCHIVE_TEST_PAUSE_FILE`` and sleeps; the test
-sees the file and kills the whole process group.  Nothing is faked: the run really dies
-there, with whatever it had written.
+sees the file and kills the whole process group.  With ``NEWSARCHIVE_TEST_PAUSE_SECONDS``
+it sleeps that long and goes on (a slow step, e.g. a publish that takes minutes).
+Nothing is faked: the run really dies there, with whatever it had written.
 """
 
 from __future__ import annotations
@@ -32,5 +33,7 @@ def pause_point(name: str) -> None:
             return
     with open(os.environ["NEWSARCHIVE_TEST_PAUSE_FILE"], "w", encoding="utf-8") as handle:
         handle.write(name)
-    while True:  # until killed
-        time.sleep(1)
+    seconds = float(os.environ.get("NEWSARCHIVE_TEST_PAUSE_SECONDS") or "inf")
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:  # until killed (or, for a slow step, the given time)
+        time.sleep(min(1.0, max(0.0, end - time.monotonic())))

@@ -51,6 +51,7 @@ class RecoveryResult:
     records_dropped: int = 0  # WARC bytes cut from the end of cut files
     articles: int = 0  # corpus records published for a dead run
     articles_dropped: int = 0  # corpus records whose WARC record did not survive
+    articles_elsewhere: int = 0  # corpus records another worker had archived meanwhile
     files: list[StoredObject] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -61,6 +62,7 @@ class RecoveryResult:
     def to_dict(self) -> dict[str, Any]:
         return {"runs": self.runs, "warcs": self.warcs, "articles": self.articles,
                 "articles_dropped": self.articles_dropped,
+                "articles_archived_elsewhere": self.articles_elsewhere,
                 "warc_bytes_dropped": self.records_dropped, "problems": self.problems}
 
 
@@ -240,11 +242,13 @@ class _Recovery:
                     record = json.loads(line)
                 except ValueError:
                     continue
-                if self.survived(record):
+                if not self.survived(record):
+                    self.result.articles_dropped += 1
+                elif self.archived_elsewhere(record):
+                    self.result.articles_elsewhere += 1
+                else:
                     lines.append(line)
                     records.append(record)
-                else:
-                    self.result.articles_dropped += 1
             if lines:
                 partial = final.with_name(final.name + ".recovering")
                 with gzip.open(partial, "wb", compresslevel=6) as out:
@@ -264,6 +268,17 @@ class _Recovery:
             return
         self.result.articles += len(records)
         self.articles(records)
+
+    def archived_elsewhere(self, record: dict) -> bool:
+        """True when the state already has this version of the article: another worker of
+        a shared crawl took over the dead worker's requests and archived it."""
+        if self.state is None or not isinstance(record.get("id"), str):
+            return False
+        from archive.outlet.urls import key_of_id
+
+        info = self.state.article_info(self.outlet, key_of_id(record["id"], self.outlet))
+        return info is not None and info.content_sha256 == record.get("content_sha256") \
+            and info.version >= int(record.get("version") or 1)
 
     def survived(self, record: dict) -> bool:
         """True when the WARC record a corpus record points at is in a published WARC."""
