@@ -191,6 +191,8 @@ class RunContext:
             index_path = None
         try:
             self.publish(local_path, key, sha256)
+            if self._state is not None:
+                self._state.published(key)  # its records may now be revisited
             if index_path is not None:
                 self.publish(index_path, index_key)
         except Exception as exc:

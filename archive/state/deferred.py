@@ -46,6 +46,7 @@ class DeferredState:
         self._checked: dict[tuple[str, str], datetime] = {}
         self._digests: dict[tuple[str, str], DigestRecord] = {}
         self._validators: dict[str, tuple[str | None, str | None, str | None]] = {}
+        self._published: set[str] = set()  # this run's WARC keys that are published
 
     # ---- articles
 
@@ -118,13 +119,22 @@ class DeferredState:
     # ---- digests
 
     def lookup_digest(self, digest: str, outlet: str | None = None) -> DigestRecord | None:
+        """The first capture of ``digest`` that a revisit may point at: one in a WARC that
+        is closed and published (an earlier run's, or one of this run's after
+        ``published``), never one still open."""
         remote = self.inner.lookup_digest(digest, outlet)
         if remote is not None:
             return remote  # published already (an earlier run or a finished worker)
         with self._lock:
             local = [r for (d, o), r in self._digests.items()
-                     if d == digest and (outlet is None or o == outlet)]
+                     if d == digest and (outlet is None or o == outlet)
+                     and r.filename in self._published]
         return min(local, key=lambda r: r.when) if local else None
+
+    def published(self, key: str) -> None:
+        """This run's WARC ``key`` is closed and published: revisits may point into it."""
+        with self._lock:
+            self._published.add(key)
 
     def record_digest(self, record: DigestRecord) -> bool:
         with self._lock:
