@@ -49,6 +49,7 @@ from archive.warc.writer import (
     default_warcinfo,
 )
 from crawler.context import RunContext, stop_unwritable
+from crawler.redirects import note_redirect
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +197,9 @@ class WarcCaptureExtension:
             self.stats.inc_value("newsarchive/failures/warc_write")
             return
         request.meta[META_RECORD] = location
+        if response.status in REDIRECT_STATUSES:
+            note_redirect(context, response.url,
+                          (response.headers.get("Location") or b"").decode("latin-1"))
         pause_point("response")
 
     # ---- incremental: revisits instead of second copies --------------------------------

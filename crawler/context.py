@@ -58,6 +58,7 @@ class RunContext:
     recovery: RecoveryResult | None = None
     unwritable: str | None = None  # the one error line once the store refused a write
     publish_failed: bool = False
+    redirects: list[tuple[str, str]] = field(default_factory=list)  # from article URLs
     _state: DeferredState | None = None
     _background: list[threading.Thread] = field(default_factory=list)
 

@@ -16,6 +16,7 @@ from scrapy.crawler import Crawler
 from archive.runs.faults import pause_point
 from archive.runs.report import build_report, report_key, write_report
 from crawler.context import RunContext
+from crawler.redirects import record_redirect_aliases
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class RunReportExtension:
             state.discard()
             return False
         try:
+            record_redirect_aliases(context)
             state.flush()
         except Exception as exc:
             context.problem("could not write the state %s (%s); the next run brings it "

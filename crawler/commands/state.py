@@ -92,6 +92,7 @@ def run_rebuild(args: argparse.Namespace) -> int:
             validator_urls = [url for outlet in outlets for url in outlet.seed_urls()]
             result = rebuild_state(store, state, validator_urls=validator_urls,
                                    outlets=scope if args.only else None,
+                                   configs=outlets,
                                    progress=lambda line: print(line, file=sys.stderr))
         finally:
             state.close()
