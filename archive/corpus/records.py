@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.corpus.generations import winners
 from archive.corpus.gzlines import GzipLines
 from archive.runs.faults import pause_point
 from archive.store.base import Store
@@ -159,11 +160,6 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _identity(record: dict[str, Any]) -> tuple[str, int]:
-    version = record.get("version") or 1
-    return str(record.get("id") or record.get("url") or ""), int(version)
-
-
 def read(store: Store, outlet: str | None = None, since: str | date | datetime | None = None,
          language: str | None = None, all_versions: bool = False) -> Iterator[dict[str, Any]]:
     """Corpus records of ``store``: the latest version of each article, newest generation.
@@ -171,31 +167,18 @@ def read(store: Store, outlet: str | None = None, since: str | date | datetime |
     ``outlet`` limits to one outlet, ``since`` to records fetched at or after that instant
     (``fetched_at``; a date means its midnight UTC), ``language`` to one ISO 639-3 code.
     ``all_versions=True`` yields every version of every article instead of the latest.
-    Works in two streaming passes over the files (the first reads only identities), so
-    memory grows with the number of articles, not with the size of their text.
+    Each file is read once; the bookkeeping of which generation wins lives in a temporary
+    SQLite table (``archive.corpus.generations``), so memory does not grow with the number
+    of articles.
     """
     files = corpus_files(store, outlet)
     moment = parse_since(since)
-    winner: dict[tuple[str, int], str] = {}  # (id, version) -> run id of the newest file
-    latest: dict[str, int] = {}  # id -> highest version
-    for corpus_file in files:  # oldest first: later files overwrite
-        for record in read_file(store, corpus_file.key):
-            ident = _identity(record)
-            winner[ident] = corpus_file.run_id
-            if ident[1] > latest.get(ident[0], 0):
-                latest[ident[0]] = ident[1]
-    for corpus_file in files:
-        for record in read_file(store, corpus_file.key):
-            ident = _identity(record)
-            if winner.get(ident) != corpus_file.run_id:
+    generations = (read_file(store, corpus_file.key) for corpus_file in files)
+    for record in winners(generations, all_versions):
+        if language and record.get("language") != language:
+            continue
+        if moment is not None:
+            fetched = parse_time(record.get("fetched_at"))
+            if fetched is None or fetched < moment:
                 continue
-            del winner[ident]  # a file holding a record twice yields it once
-            if not all_versions and ident[1] != latest[ident[0]]:
-                continue
-            if language and record.get("language") != language:
-                continue
-            if moment is not None:
-                fetched = parse_time(record.get("fetched_at"))
-                if fetched is None or fetched < moment:
-                    continue
-            yield record
+        yield record
