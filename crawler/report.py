@@ -31,8 +31,12 @@ def settled(store, manifest: list) -> list:
 
 
 class RunReportExtension:
+    """Writes the run report when the spider closes, and keeps it for the CLI's summary
+    line (``finished_report``)."""
+
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        self.report: dict | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -65,7 +69,7 @@ class RunReportExtension:
             started=context.started, stats=stats, files=settled(context.store, context.manifest),
             finish_reason=reason, extra=extra,
         )
-        self.crawler._newsarchive_report = report  # type: ignore[attr-defined]
+        self.report = report
         published = self.publish_report(context, report, key)
         context.store.close()
         context.close_state()
@@ -107,3 +111,12 @@ class RunReportExtension:
                             "on stdout", path, exc)
             return False
         return True
+
+
+def finished_report(crawler: Crawler) -> dict | None:
+    """The report the crawl wrote, or None when it died before writing one."""
+    try:
+        extension = crawler.get_extension(RunReportExtension)
+    except RuntimeError:  # the crawl never got as far as creating its extensions
+        return None
+    return extension.report if extension is not None else None

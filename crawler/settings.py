@@ -27,6 +27,9 @@ NEWSARCHIVE_CONTACT_URL = os.environ.get(
 )
 USER_AGENT = f"newsarchive/{NEWSARCHIVE_VERSION} (+{NEWSARCHIVE_CONTACT_URL})"
 NEWSARCHIVE_STORE = os.environ.get("NEWSARCHIVE_STORE", "./archive")
+# S3 options from the command line (create_bucket, object_lock_days, object_lock_mode):
+# passed to archive.store.open_store; the NEWSARCHIVE_S3_* environment gives the defaults
+NEWSARCHIVE_STORE_OPTIONS: dict = {}
 NEWSARCHIVE_WARC_PREFIX = "newsarchive"
 NEWSARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 NEWSARCHIVE_MAX_PAGE_BYTES = 20_000_000
@@ -37,7 +40,7 @@ NEWSARCHIVE_PROGRESS = False
 # id (file names of its corpus and report) and crawl host (WARC file names).
 NEWSARCHIVE_WORKER_ID = None
 NEWSARCHIVE_CRAWL_HOST = None
-# Scale-out (`crawl --redis`, crawler/distributed.py): a worker whose heartbeat is older
+# Scale-out (`crawl --redis`, crawler/distributed/): a worker whose heartbeat is older
 # than the TTL (s) is dead and its requests are crawled by the others; buckets of the
 # compact shared seen-set (about expected URLs per crawl / 256; 0: scrapy-redis's plain
 # set); slack (s) added to each per-host delay so that send-time jitter (a busy event

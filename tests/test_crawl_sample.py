@@ -248,7 +248,7 @@ def test_archive_replays_in_pywb_byte_for_byte(sample_crawl):
     """Every archived article comes back from a real pywb with the bytes as received."""
     import urllib.request
 
-    from archive.warc.replay import PywbServer, timestamp14
+    from archive.replay.pywb import PywbServer, timestamp14
 
     payloads = {}
     for warc in sample_crawl.warcs():

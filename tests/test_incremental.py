@@ -184,7 +184,7 @@ def test_quiet_run_fetches_nothing_new(story):
 
 
 def test_second_concurrent_run_is_refused(story, tmp_path):
-    from archive.runs.lock import RunLock
+    from archive.state.lock import RunLock
 
     store = story["store"]
     with RunLock.for_store(str(store), "rudaw-sample"):
@@ -204,7 +204,7 @@ def test_rebuilt_state_gives_the_same_next_run(story):
 
 
 def test_revisits_resolve_in_pywb(story):
-    from archive.warc.replay import PywbServer, timestamp14
+    from archive.replay.pywb import PywbServer, timestamp14
 
     store: Path = story["store"]
     warcs = sorted(store.glob("warc/**/*.warc.gz"))

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from archive.runs.lock import RunLock
+from archive.state.lock import RunLock
 from archive.state import open_state
 from tests.conftest import crawl, run_cli
 from tests.test_state import redis_url  # noqa: F401 - fixture

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.runs.lock import LockInfo
+from archive.state.lock import LockInfo
 from archive.state.base import default_state_dir
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from archive.outlet.config import OutletConfigError
-from archive.runs.lock import LockHeld, RunLock
+from archive.state.lock import LockHeld, RunLock
 from archive.runs.report import EXIT_FAILED, EXIT_LOCKED, EXIT_USAGE
 from archive.store import open_store
 from archive.store.base import StoreError
