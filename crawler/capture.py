@@ -35,8 +35,8 @@ from scrapy.http import Response
 from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro
 
-from archive.runs.faults import pause_point
 from archive.state.base import DigestRecord
+from archive.store.faults import pause_point
 from archive.store.writable import is_unwritable
 from archive.warc import httphead
 from archive.warc.record import sha1_digest, warc_date

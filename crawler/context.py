@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archive.corpus.records import parse_since
-from archive.runs.journal import RunJournal
-from archive.runs.recovery import RecoveryResult, recover
 from archive.runs.report import new_run_id
 from archive.state import open_state
 from archive.state.base import default_state_path
 from archive.state.deferred import DeferredState
+from archive.state.journal import RunJournal
+from archive.state.recovery import RecoveryResult, recover
 from archive.state.schedule import RecheckSchedule
 from archive.store import open_store
 from archive.store.base import Store, StoredObject

@@ -24,7 +24,7 @@ from archive.corpus.records import CorpusWriter
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
-from archive.runs.faults import pause_point
+from archive.store.faults import pause_point
 from archive.store.writable import is_unwritable
 from crawler.context import RunContext, stop_unwritable
 

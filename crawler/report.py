@@ -13,8 +13,8 @@ from dataclasses import replace
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from archive.runs.faults import pause_point
 from archive.runs.report import build_report, report_key, write_report
+from archive.store.faults import pause_point
 from crawler.context import RunContext
 from crawler.redirects import record_redirect_aliases
 

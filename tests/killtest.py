@@ -1,7 +1,7 @@
 """Helpers of the kill test: run a crawl, kill its process group dead, check the archive.
 
 A crawl is started in its own session (process group: the crawler and its extraction
-workers) with ``NEWSARCHIVE_TEST_PAUSE_AT`` naming a point (``archive.runs.faults``); when
+workers) with ``NEWSARCHIVE_TEST_PAUSE_AT`` naming a point (``archive.store.faults``); when
 the run reaches it, it says so in a file and waits, and the test sends SIGKILL to the
 whole group -- or the test kills on a timer.  ``check_archive`` then asserts what an
 archive that loses nothing must hold.

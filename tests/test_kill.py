@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 EXPECTED_IDS = {f"rudaw-sample:{a['id_key']}" for a in load_expected()["articles"].values()}
 SMALL_WARCS = "40000"  # rotate every few dozen exchanges: kills hit closes mid-crawl
 
-# (point, rotate small): the ``name:N`` of archive.runs.faults, or ``timer:SECONDS``
+# (point, rotate small): the ``name:N`` of archive.store.faults, or ``timer:SECONDS``
 LOCAL_POINTS = [
     ("response:2", False),          # fetching: robots.txt and the first fronts
     ("response:25", True),          # fetching: articles, a WARC closed already

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from archive.state.lock import RunLock
 from archive.state import open_state
+from archive.state.lock import RunLock
 from tests.conftest import crawl, run_cli
 from tests.test_state import redis_url  # noqa: F401 - fixture
 

@@ -78,7 +78,7 @@ def test_open_files_and_dead_runs_are_reported(clean_store, tmp_path):
 
 
 def test_spooled_file_without_sidecar_is_an_orphan(tmp_path):
-    from archive.store.leftovers import find_leftovers
+    from archive.state.leftovers import find_leftovers
     from archive.store.s3.store import S3Store
 
     store = S3Store("bucket", "news", spool=tmp_path / "spool", resume=False)

@@ -19,8 +19,8 @@ from typing import Any
 
 from archive.corpus.generations import winners
 from archive.corpus.gzlines import GzipLines
-from archive.runs.faults import pause_point
 from archive.store.base import Store
+from archive.store.faults import pause_point
 
 # zlib's default level: level 9 (gzip.open's default) costs 2-3x the CPU for ~1 % smaller
 # files, and the writer runs in the crawl's (and re-extraction's) main process
@@ -41,7 +41,7 @@ class CorpusWriter:
     """Writes a run's corpus records; the file appears under its final name only on close.
 
     Every line reaches the ``.open`` file as it is written (a killed run's records are
-    recovered from it, ``archive.runs.recovery``); a failed write (disk full) keeps the
+    recovered from it, ``archive.state.recovery``); a failed write (disk full) keeps the
     lines before it valid and raises.  ``on_opening(key)`` runs before the file is created
     (the run journal notes it).
     """

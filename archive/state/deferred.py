@@ -9,7 +9,7 @@ process or one worker of a shared crawl, keeps its state writes here, answers it
 reads from them first (its revisits may refer to its own WARCs: they are published
 together), and flushes them on ``close`` -- which the run report extension calls only
 after the run's files are published.  A run that dies loses only these in-memory facts;
-the recovery at the start of the next run (``archive.runs.recovery``) derives them again
+the recovery at the start of the next run (``archive.state.recovery``) derives them again
 from the files it recovers.  The merges are order-independent (see archive.state), so
 flushing late changes nothing.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -28,7 +28,7 @@ CHECK_THREADS = 8  # HEADs are latency-bound; a few in flight keep big stores qu
 class Problem:
     key: str
     kind: str  # missing pending size sha256 no_checksum corrupt unreadable manifest error
-    #            open orphan unfinished (archive.store.leftovers)
+    #            open orphan unfinished (archive.state.leftovers)
     detail: str
     manifest: str | None = None
 
@@ -128,12 +128,12 @@ def _checker(store) -> Callable[[object, ManifestEntry, bool], Problem | None]:
 
 def verify_store(store, deep: bool = False,
                  progress: Callable[[ManifestEntry, Problem | None], None] | None = None,
-                 store_uri: str | None = None) -> VerifyResult:
+                 leftovers: Iterable = ()) -> VerifyResult:
     """Check every object listed in the store's run manifests; never modifies the store.
 
     Raises StoreUnreachable when the store cannot be reached at all (the CLI exits 3);
-    every other finding is a Problem in the result, including what dead runs left behind
-    (``archive.store.leftovers``).
+    every other finding is a Problem in the result, including ``leftovers``: what dead runs
+    left behind (``archive.state.leftovers.find_leftovers``; each has key, kind, detail).
     """
     result = VerifyResult(store=store.uri, deep=deep)
     entries: dict[str, ManifestEntry] = {}
@@ -143,9 +143,7 @@ def verify_store(store, deep: bool = False,
             continue
         result.manifests += 1
         _collect(manifest, entries, result)
-    from archive.store.leftovers import find_leftovers
-
-    for leftover in find_leftovers(store, store_uri or store.uri):
+    for leftover in leftovers:
         result.problems.append(Problem(leftover.key, leftover.kind, leftover.detail))
     check = _checker(store)
 

@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from archive.runs.faults import pause_point
+from archive.store.faults import pause_point
 from archive.warc import httphead
 from archive.warc.record import (
     LEVEL_STORED,

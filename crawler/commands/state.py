@@ -9,8 +9,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from archive.outlet.config import OutletConfigError
-from archive.state.lock import LockHeld, RunLock
 from archive.runs.report import EXIT_FAILED, EXIT_LOCKED, EXIT_USAGE
+from archive.state.lock import LockHeld, RunLock
 from archive.store import open_store
 from archive.store.base import StoreError
 from crawler.commands import add_store_argument

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from archive.runs.faults import pause_point
 from archive.store.base import StoreError
+from archive.store.faults import pause_point
 from archive.store.s3.config import StoreUnreachable, TransientError
 from archive.store.s3.spool import Spool, SpoolJob
 from archive.store.s3.uploader import UploadAborted, UploadResult, VerificationFailed

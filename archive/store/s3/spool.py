@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archive.runs.faults import pause_point
 from archive.store.base import StoredObject, StoreError, sha256_file
+from archive.store.faults import pause_point
 
 logger = logging.getLogger(__name__)
 

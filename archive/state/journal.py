@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archive.state.lock import LockInfo
 from archive.state.base import default_state_dir
+from archive.state.lock import LockInfo
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@
 - ``unfinished``: a run journal whose process is gone: the run started and never wrote
   its run report (manifest).
 
-The next crawl of the outlet recovers all three (``archive.runs.recovery``); until then
+The next crawl of the outlet recovers all three (``archive.state.recovery``); until then
 ``verify`` reports them and exits non-zero, so nothing waits unnoticed.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.runs.journal import journals
+from archive.state.journal import journals
 
 OPEN = ".open"
 _SPOOL_SKIP = (".open", ".tmp", ".part", ".pending.json", ".recovering")

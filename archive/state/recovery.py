@@ -2,7 +2,7 @@
 
 A run killed with ``kill -9`` (OOM, reboot, ``timeout``) leaves ``.open`` WARC and corpus
 files in the spool, maybe closed files whose publication never happened (an S3 spool file
-without its sidecar) and a run journal (``archive.runs.journal``); its state writes never
+without its sidecar) and a run journal (``archive.state.journal``); its state writes never
 happened (``archive.state.deferred``).  ``recover`` finds the files of dead runs, and for
 each
 
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archive.runs.faults import pause_point
-from archive.runs.journal import JournalEntry, journals
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
+from archive.state.journal import JournalEntry, journals
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store, StoredObject, sha256_file
+from archive.store.faults import pause_point
 from archive.warc.salvage import complete_lines, valid_warc_length
 
 logger = logging.getLogger(__name__)
