@@ -160,7 +160,7 @@ class RunContext:
             state.inner if state is not None else None,
             is_article_url=outlet.is_article_url,
             article_key=lambda url: article_key(outlet, url),
-            adopt=self.journal.opened)
+            adopt=self.journal.opened, own=self.journal.path)
         self.manifest.extend(self.recovery.files)
         return self.recovery
 

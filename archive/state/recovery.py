@@ -95,9 +95,10 @@ def leftovers(store: Store, outlet: str) -> list[str]:
     return sorted(set(keys))
 
 
-def find_dead(store: Store, store_uri: str, outlet: str
-              ) -> tuple[list[str], list[JournalEntry]]:
-    """(keys of files no live run claims, journals of dead runs) for ``outlet``.
+def find_dead(store: Store, store_uri: str, outlet: str, own: Path | None = None
+              ) -> tuple[list[str], list[JournalEntry], bool]:
+    """(keys of files no live run claims, journals of dead runs, whether another live run
+    of ``outlet`` has a journal) -- ``own`` is the caller's journal.
 
     Files are listed before the journals are read: a live run journals a file before it
     creates it, so whatever the listing saw is in a journal read afterwards.
@@ -105,15 +106,17 @@ def find_dead(store: Store, store_uri: str, outlet: str
     found = leftovers(store, outlet)
     live_claims: set[str] = set()
     dead: list[JournalEntry] = []
+    others = False
     for entry in journals(store_uri, outlet):
         if _is_dead(entry):
             dead.append(entry)
         else:
             live_claims.update(entry.files)
+            others = others or entry.path != own
     keys = {k for k in found if k not in live_claims}
     for entry in dead:
         keys.update(entry.files)
-    return sorted(keys), dead
+    return sorted(keys), dead, others
 
 
 class _Recovery:
@@ -320,13 +323,14 @@ class _Recovery:
 def recover(store: Store, store_uri: str, outlet: str, state: StateStore | None = None, *,
             is_article_url: Callable[[str], bool] | None = None,
             article_key: Callable[[str], str] | None = None,
-            adopt: Callable[[str], None] | None = None) -> RecoveryResult:
+            adopt: Callable[[str], None] | None = None,
+            own: Path | None = None) -> RecoveryResult:
     """Recover the files of dead runs of ``outlet``; see the module docstring.
 
     ``adopt(key)`` is called for every file before the dead run's journal is removed, so
     the current run's journal names it from then on.
     """
-    keys, dead = find_dead(store, store_uri, outlet)
+    keys, dead, others_live = find_dead(store, store_uri, outlet, own)
     job = _Recovery(store, outlet, state, is_article_url, article_key)
     if not keys and not dead:
         return job.result
@@ -350,7 +354,8 @@ def recover(store: Store, store_uri: str, outlet: str, state: StateStore | None 
                 job.corpus(key)
             except (OSError, ValueError) as exc:
                 job.result.problems.append(f"{key}: {exc}")
-    _remove_partials(Path(store.spool_dir), outlet)
+    if not others_live:  # a live worker's half-written index or report is not ours
+        _remove_partials(Path(store.spool_dir), outlet)
     for entry in dead:
         entry.path.unlink(missing_ok=True)
     logger.warning("recovered %d articles and %d WARC files of dead run(s) %s",
