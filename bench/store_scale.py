@@ -1,7 +1,8 @@
 """Benchmark: do the store commands stay flat as the archive grows? (issue 19)
 
 Generates synthetic stores directly (no crawl): WARCs written by ``archive.warc.writer``
-(small article pages, a legacy URL redirecting to every tenth article, one feed per run)
+(small article pages, a legacy URL redirecting to every tenth article -- an alias key
+for the state rebuild -- and one feed per run)
 and one corpus file per crawl run of 50,000 articles, with run reports as manifests.
 Then runs each store command as the CLI in a child process and prints its wall time and
 the child's peak RSS (``wait4``), per size:
@@ -32,6 +33,7 @@ if str(ROOT) not in sys.path:
 from archive.corpus.records import CorpusWriter, encode_record  # noqa: E402
 from archive.runs.report import build_report, report_key, write_report  # noqa: E402
 from archive.store.base import LocalStore  # noqa: E402
+from archive.warc.cdxj import index_key_for, index_warc  # noqa: E402
 from archive.warc.writer import HttpExchange, WarcWriter  # noqa: E402
 
 HOST = "news.bench.test"
@@ -41,7 +43,7 @@ start_urls: ['http://{HOST}/']
 feeds: ['http://{HOST}/rss']
 article_urls: ['/news/\\d+$', '/old/\\d+$']
 article_key:
-  - pattern: '/(?:news|old)/(?P<id>\\d+)'
+  - pattern: '/news/(?P<id>\\d+)'
     key: 'a/{{id}}'
 language: eng
 """
@@ -75,10 +77,16 @@ def generate(root: Path, articles: int) -> None:
     for run, first in enumerate(range(0, articles, PER_RUN)):
         started = start + timedelta(days=run)
         run_id = f"{started:%Y%m%dT%H%M%SZ}-{run:06x}"
-        files = []
+        files: list = []
+
+        def closed(path: Path, key: str, sha256: str, files: list = files) -> None:
+            files.append(store.publish(path, key, sha256))  # and indexed, as a crawl does
+            index_key = index_key_for(key)
+            index_warc(path, store.path_for(index_key), filename=path.name)
+            files.append(store.publish(store.path_for(index_key), index_key))
+
         warc = WarcWriter(root, "bench", f"bench-r{run}", "bench", max_size=64_000_000,
-                          on_closed=lambda p, k, sha, files=files: files.append(
-                              store.publish(p, k, sha)))
+                          on_closed=closed)
         corpus = CorpusWriter(root, "bench", run_id, started)
         when = started
         warc.write_exchange(exchange(f"http://{HOST}/rss", 200, b"<rss/>" * 100, when,
@@ -155,8 +163,6 @@ def main() -> int:
             for name, argv in commands(store, work).items():
                 if name in args.skip:
                     continue
-                if name == "wacz":
-                    shutil.rmtree(store / "indexes", ignore_errors=True)  # built anew each time
                 wall, rss, code = measure(argv, ROOT)
                 results.setdefault(name, {})[size] = (wall, rss, code)
                 print(f"{size:>8} {name:<14} {wall:8.1f} s {rss / 1024:8.1f} MB peak RSS "

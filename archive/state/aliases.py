@@ -92,6 +92,7 @@ class AliasIndex:
                 SELECT url AS url, rowid AS article FROM articles
                 UNION SELECT p.url, a.rowid FROM pages p JOIN articles a
                     ON a.digest = p.digest AND a.digest != '';
+            CREATE INDEX leads_url ON leads (url, article);
         """)
         for _ in range(MAX_HOPS):  # redirects in front of any URL that leads to an article
             added = self.db.execute("""
