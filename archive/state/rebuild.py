@@ -47,7 +47,10 @@ INDEX_SUFFIXES = (".cdxj", ".cdxj.gz", ".cdx", ".cdx.gz")
 WARC_SUFFIXES = (".warc.gz", ".warc")
 DEFAULT_RECHECK_WINDOW = timedelta(days=366)
 SAME_RUN = timedelta(seconds=60)  # fetches this close to the capture are not re-checks
-PENDING_LIMIT = 100_000  # index lines held before their record heads are read
+# index lines held before their record heads are read: small enough that memory does not
+# depend on the size of the store (a batch costs one pass of seeks over its WARCs)
+PENDING_LIMIT = 10_000
+VALIDATOR_CANDIDATES = 4  # newest captures of a page kept to find its latest validators
 
 
 @dataclass
@@ -360,7 +363,11 @@ class _Rebuild:
                 self._validator(capture.url, when, capture.etag, capture.last_modified,
                                 capture.date if capture.status == "200" else None)
             else:
-                self.validator_candidates.setdefault(capture.url, []).append(capture)
+                kept = self.validator_candidates.setdefault(capture.url, [])
+                kept.append(capture)
+                if len(kept) > VALIDATOR_CANDIDATES:  # hourly runs: not every capture
+                    kept.sort(key=lambda c: c.date, reverse=True)
+                    del kept[VALIDATOR_CANDIDATES:]
 
     def _validated(self, capture: _Capture, config: OutletConfig | None,
                    is_article: bool) -> bool:
