@@ -3,8 +3,10 @@
 Every object a run report lists must exist with the listed size and sha256.  On S3 the
 quick check is a HEAD (size plus the ``x-amz-meta-sha256`` the uploader stored); ``deep``
 re-reads and hashes every object, which is what catches bytes that rotted or were replaced
-behind our back with the metadata intact.  A local directory has no metadata, so its quick
-check is the size and ``deep`` hashes the files.
+behind our back with the metadata intact.  A local directory has no metadata: its quick
+check is the size, plus the sha256 of every file whose mtime differs from the one the
+manifest recorded at publication (a WARC edited in place is caught without reading every
+file); ``deep`` hashes all files.
 """
 
 from __future__ import annotations
