@@ -33,6 +33,12 @@ to WARC files and every article's text to the corpus, then a run report in runs/
 
 On a terminal a progress line is shown; without one (cron) the command is quiet and
 prints a single summary line (key=value pairs) on stdout.
+
+Before its first request a run recovers what a killed earlier run of the outlet left
+behind (open WARC and corpus files, unpublished spool files): they are closed, published
+and entered in the state, and the summary line says recovered=N recovered_from=RUN.
+Exit status: 0 ok, 1 crashed, 2 usage, 3 store unusable (also a full disk), 4 uploads
+pending, 75 locked; with several outlets the most severe one.
 """
 
 
