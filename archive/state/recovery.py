@@ -21,17 +21,19 @@ the journals tell a dead worker's files from a live one's.
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
-from archive.state.journal import JournalEntry, journals
+from archive.state.journal import JournalEntry, journal_dir, journals
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store, StoredObject, sha256_file
 from archive.store.faults import pause_point
@@ -330,6 +332,29 @@ def recover(store: Store, store_uri: str, outlet: str, state: StateStore | None 
     ``adopt(key)`` is called for every file before the dead run's journal is removed, so
     the current run's journal names it from then on.
     """
+    with _recovery_lock(store_uri, outlet):  # workers of a shared crawl start together
+        return _recover(store, store_uri, outlet, state, is_article_url, article_key, adopt,
+                        own)
+
+
+@contextmanager
+def _recovery_lock(store_uri: str, outlet: str) -> Iterator[None]:
+    """One recovery of an outlet at a time on this machine (the run lock covers single
+    runs; workers of a shared crawl take no run lock)."""
+    folder = journal_dir(store_uri) / outlet
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / ".recovery.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _recover(store: Store, store_uri: str, outlet: str, state: StateStore | None,
+             is_article_url: Callable[[str], bool] | None,
+             article_key: Callable[[str], str] | None,
+             adopt: Callable[[str], None] | None, own: Path | None) -> RecoveryResult:
     keys, dead, others_live = find_dead(store, store_uri, outlet, own)
     job = _Recovery(store, outlet, state, is_article_url, article_key)
     if not keys and not dead:
