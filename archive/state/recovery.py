@@ -21,6 +21,7 @@ the journals tell a dead worker's files from a live one's.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import json
@@ -346,6 +347,9 @@ def _recovery_lock(store_uri: str, outlet: str) -> Iterator[None]:
     fd = os.open(folder / ".recovery.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_size == 0:  # say what it is (and leave no empty file around)
+            with contextlib.suppress(OSError):
+                os.write(fd, b"newsarchive: held while a run recovers a dead run's files\n")
         yield
     finally:
         os.close(fd)
