@@ -50,6 +50,7 @@ from archive.warc.writer import (
 )
 from crawler.context import RunContext, stop_unwritable
 from crawler.redirects import note_redirect
+from crawler.samples import count_failure
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Payloads smaller than this are stored again rather than deduplicated (robots.txt, tiny
 # redirects): a revisit record would cost about as much as the payload.
 MIN_DEDUP_BYTES = 512
-VALIDATED_KINDS = frozenset({"front", "listing", "feed", "sitemap"})
+VALIDATED_KINDS = frozenset({"front", "listing", "feed", "sitemap", "resource"})
 META_REVISIT = "warc_revisit"
 
 
@@ -181,7 +182,7 @@ class WarcCaptureExtension:
         self._count(response, request)  # fetched is fetched, archived or not
         context = RunContext.for_crawler(self.crawler)
         if context.unwritable is not None:  # the store refused a write: nothing more goes in
-            self.stats.inc_value("newsarchive/failures/not_archived")
+            count_failure(self.crawler, "not_archived", response.url)
             request.meta[META_RECORD] = None
             return
         try:
@@ -191,10 +192,10 @@ class WarcCaptureExtension:
             if is_unwritable(exc):
                 stop_unwritable(self.crawler, self.writer.current_path
                                 or getattr(exc, "filename", None) or self.writer.spool_dir, exc)
-                self.stats.inc_value("newsarchive/failures/not_archived")
+                count_failure(self.crawler, "not_archived", response.url)
                 return
             logger.exception("could not write %s to the WARC", response.url)
-            self.stats.inc_value("newsarchive/failures/warc_write")
+            count_failure(self.crawler, "warc_write", response.url)
             return
         request.meta[META_RECORD] = location
         if response.status in REDIRECT_STATUSES:
@@ -263,12 +264,12 @@ class WarcCaptureExtension:
         flags = response.flags
         if "download_stopped" in flags:
             if request.meta.get(_META_OVERSIZE):
-                self.stats.inc_value("newsarchive/failures/oversize")
+                count_failure(self.crawler, "oversize", response.url)
                 return "length"
             return "unspecified"
         if "dataloss" in flags:
             # body shorter than Content-Length (or a broken chunk): the connection was lost
-            self.stats.inc_value("newsarchive/failures/truncated")
+            count_failure(self.crawler, "truncated", response.url)
             return "disconnect"
         # "partial" (no Content-Length, ended by close) is how HTTP/1.0 delimits bodies:
         # nothing says it is cut, so it is not marked.

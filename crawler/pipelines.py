@@ -27,6 +27,7 @@ from archive.outlet.urls import article_key, key_of_id, record_id
 from archive.store.faults import pause_point
 from archive.store.writable import is_unwritable
 from crawler.context import RunContext, stop_unwritable
+from crawler.samples import count_failure, samples_for
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +107,13 @@ class ArticlePipeline:
                     self.crawler.engine.close_spider_async(reason="extraction_pool_broken"))
             raise DropItem("extraction workers unavailable", log_level="DEBUG") from None
         except Exception as exc:  # a crashing page must not stop the crawl
-            self.stats.inc_value("newsarchive/failures/extraction_error")
+            count_failure(self.crawler, "extraction_error", item.get("url"))
             logger.error("extraction failed for %s: %s", item.get("url"), exc)
             raise DropItem(f"extraction failed: {exc}", log_level="DEBUG") from None
         pause_point("extracted")
         if self.context.unwritable is not None and not item.get("warc_record"):
             # the store refused its WARC record: a corpus record must point at its source
-            self.stats.inc_value("newsarchive/failures/not_archived")
+            count_failure(self.crawler, "not_archived", item.get("url"))
             raise DropItem(f"not archived (store full): {item.get('url')}", log_level="DEBUG")
         if record is None:
             self.stats.inc_value("newsarchive/non_articles")
@@ -135,13 +136,14 @@ class ArticlePipeline:
                 raise
             stop_unwritable(self.crawler, self.writer.path.with_name(
                 self.writer.path.name + ".open"), exc)
-            self.stats.inc_value("newsarchive/failures/not_archived")
+            count_failure(self.crawler, "not_archived", item.get("url"))
             raise DropItem(f"not written (store refused the write): {record['id']}",
                            log_level="DEBUG") from None
         pause_point("corpus_line")
         if state is not None:
             self.remember(record, item, state)
         self.stats.inc_value("newsarchive/articles")
+        samples_for(self.crawler).add_text_length(len(record.get("text") or ""))
         if self.max_articles and len(self.seen_ids) >= self.max_articles and not self.closing:
             self.closing = True
             # scheduled, not awaited: closing waits for the items in flight, this one included

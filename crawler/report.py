@@ -17,6 +17,7 @@ from archive.runs.report import build_report, report_key, write_report
 from archive.store.faults import pause_point
 from crawler.context import RunContext
 from crawler.redirects import record_redirect_aliases
+from crawler.samples import samples_for
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ class RunReportExtension:
                  "responses": int(stats.get("downloader/response_count", 0)),
                  "store_reachable_at_start": self.crawler.settings.getbool(
                      "NEWSARCHIVE_STORE_REACHABLE", True),
-                 "outlet_file": str(context.outlet.source_path or "")}
+                 "outlet_file": str(context.outlet.source_path or ""),
+                 **samples_for(self.crawler).report_fields()}
         if context.recovery is not None and context.recovery.runs:
             extra["recovered"] = context.recovery.to_dict()
         if context.unwritable is not None:

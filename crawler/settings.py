@@ -8,6 +8,8 @@ Order matters (lower numbers see a request first, a response last):
   robots.txt means (see crawler/robots.py).
 - Capture is an extension on ``response_downloaded`` (not a middleware): it sees raw,
   still-compressed bodies and every redirect hop and retry (shared/WARC.md §b).
+- ResourceSpiderMiddleware (spiders/resources.py) adds each page's resource requests
+  after the callback's output; they pass the scheduler's dupefilter like any request.
 - The report extension is wired after capture so the last WARC is published before the
   report lists the run's files.
 """
@@ -101,6 +103,10 @@ EXTENSIONS = {
     "crawler.capture.WarcCaptureExtension": 500,
     "crawler.report.RunReportExtension": 900,
     "crawler.progress.ProgressExtension": 950,
+}
+# Page resources (stylesheets, scripts, images): added after each page callback's output
+SPIDER_MIDDLEWARES = {
+    "spiders.resources.ResourceSpiderMiddleware": 950,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ArticlePipeline": 300,

@@ -11,7 +11,9 @@ The flow of a crawl, and where each step lives:
 4. discovery: fronts, listings, feeds and sitemaps yield more requests
    (spiders/discovery.py);
 5. articles: an article response becomes a plain-dict ArticlePage item
-   (spiders/articles.py).
+   (spiders/articles.py);
+6. resources: every page's stylesheets, scripts, fonts and images (spiders/resources.py,
+   added by its spider middleware).
 
 Capture, extraction and storage happen in crawler/, so the spider never writes files.
 This module wires the parts into :class:`NewsSpider` and picks the spider class an
@@ -33,10 +35,12 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key_rules
 from crawler.outlets import resolve_outlet
+from crawler.samples import count_failure
 from spiders import OUTLETS_DIR
 from spiders.articles import ArticleCallbacks
 from spiders.discovery import DEFAULT_MAX_LISTING_HOPS, MAX_SITEMAP_DEPTH, DiscoveryCallbacks
 from spiders.incremental import IncrementalChecks
+from spiders.resources import ResourceCallbacks
 from spiders.responses import ResponseChecks
 from spiders.scope import CrawlScope
 
@@ -68,8 +72,8 @@ def spider_class_for(outlet: OutletConfig | str | Path) -> type[NewsSpider]:
     return cls
 
 
-class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResponseChecks, CrawlScope,
-                 IncrementalChecks, scrapy.Spider):
+class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResourceCallbacks, ResponseChecks,
+                 CrawlScope, IncrementalChecks, scrapy.Spider):
     """Generic outlet spider.  ``NewsSpider(outlet=OutletConfig | path | name)``.
 
     ``scrapy crawl news -a outlet=path/to/outlet.yaml`` works; so does passing an
@@ -127,7 +131,7 @@ class NewsSpider(DiscoveryCallbacks, ArticleCallbacks, ResponseChecks, CrawlScop
 
     def fail(self, kind: str, url: str, detail: str = "") -> None:
         """Count ``newsarchive/failures/<kind>`` and log one clear line."""
-        self._stat(f"newsarchive/failures/{kind}")
+        count_failure(getattr(self, "crawler", None), kind, url)
         self.logger.warning("%s: %s%s", kind, url, f" ({detail})" if detail else "")
 
     def _log_summary(self, spider: scrapy.Spider, reason: str) -> None:

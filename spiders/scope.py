@@ -23,6 +23,7 @@ from scrapy.utils.url import url_is_from_any_domain
 from archive.outlet.config import Origin, OutletConfig
 from archive.outlet.netguard import is_restricted_address
 from archive.outlet.urls import normalize_url
+from crawler.samples import count_failure
 
 # Statuses that reach the callbacks (to be counted) instead of being dropped by
 # HttpErrorMiddleware.  Not ``handle_httpstatus_all``: that also switches off
@@ -101,7 +102,7 @@ class CrawlScope:
             return
         self._refused_urls.add(url)
         if host in _LOCAL_NAMES or host.endswith(".localhost") or is_restricted_address(host):
-            self._stat("newsarchive/failures/refused_address")
+            count_failure(getattr(self, "crawler", None), "refused_address", url)
             self.logger.warning("refused link to %s: private/loopback address not named by "
                                 "the outlet", url)
 

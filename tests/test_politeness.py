@@ -27,5 +27,8 @@ def test_per_host_delay_and_user_agent(tmp_path, fresh_site):
     # set-up) shortens the span, so allow 5 ms; any real undercut of the delay is far larger.
     assert min(gaps) >= 0.25, gaps
     assert sum(gaps) / len(gaps) >= 0.3 - 0.005, gaps
+    # page resources (stylesheets, scripts, images) keep the same per-host delay
+    assert any(e.path.startswith(("/Content/", "/Scripts/", "/images/"))
+               for e in fresh_site.requests)
     agents = {entry.header("User-Agent") for entry in fresh_site.requests}
     assert agents == {"newsarchive/0.1.0 (+https://example.org/our-crawler)"}

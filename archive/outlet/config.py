@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from archive.outlet.resources import RESOURCE_KEYS, ResourcePolicy, resource_policy
+
 NAME_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 DEFAULT_DOWNLOAD_DELAY = 1.0
@@ -85,6 +87,8 @@ class OutletConfig:
     timezone: str | None = None  # IANA zone for visible dates without an offset
     contact_url: str | None = None  # overrides the global contact URL in the User-Agent
     max_page_bytes: int | None = None  # per-outlet override of the response size limit
+    # embedded resources (stylesheets, scripts, images): archive/outlet/resources.py
+    resources: ResourcePolicy = field(default_factory=ResourcePolicy)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept for overrides
     source_path: Path | None = None
 
@@ -118,8 +122,9 @@ class OutletConfig:
         return [*self.start_urls, *self.feeds, *self.sitemaps]
 
     def named_origins(self) -> set[Origin]:
-        """Origins the operator named; only these may be private/loopback addresses."""
-        return {Origin.of(u) for u in self.seed_urls()}
+        """Origins the operator named (seeds and ``resource_hosts``); only these may be
+        private/loopback addresses."""
+        return {Origin.of(u) for u in (*self.seed_urls(), *self.resources.hosts)}
 
     def hosts(self) -> list[str]:
         """Hosts the crawl stays on: ``allowed_domains`` or else the seed URLs' hosts."""
@@ -144,6 +149,7 @@ _REGEX_KEYS = ("article_urls", "follow_urls", "deny_urls", "drop_text", "cut_tex
 _KNOWN_KEYS = {
     *_LIST_KEYS, "name", "language", "editions", "date_order", "download_delay",
     "concurrency", "spider", "dateline", "timezone", "contact_url", "max_page_bytes",
+    *RESOURCE_KEYS,
 }
 
 
@@ -271,6 +277,7 @@ def outlet_from_mapping(data: Any, path: Path | None = None) -> OutletConfig:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise fail("max_page_bytes", "must be a positive integer")
         kwargs["max_page_bytes"] = value
+    kwargs["resources"] = resource_policy(clean, fail)
     kwargs["extra"] = {k: _strip_lines(v) for k, v in clean.items() if k not in _KNOWN_KEYS}
     return OutletConfig(**kwargs)
 
