@@ -27,8 +27,24 @@ EXIT_PENDING = 4  # the run finished but some objects still wait in the spool fo
 EXIT_LOCKED = 75  # another run of this outlet into this store holds the lock (EX_TEMPFAIL)
 
 
+# Most severe first: several outlets (or a locked one beside a crashed one) exit with the
+# most severe status, never with the numerically largest (75 would read as success).
+SEVERITY = (EXIT_FAILED, EXIT_USAGE, EXIT_STORE, EXIT_PENDING, EXIT_LOCKED, EXIT_OK)
+
+
+def worst_exit_status(statuses: Iterable[int]) -> int:
+    """The most severe of ``statuses`` (crashed > store > pending uploads > locked > ok)."""
+    rank = {status: number for number, status in enumerate(SEVERITY)}
+    found = list(statuses)
+    if not found:
+        return EXIT_FAILED
+    return min(found, key=lambda status: rank.get(status, -1))
+
+
 def exit_status_for(finish_reason: str | None, pending_uploads: int) -> int:
     reason = finish_reason or ""
+    if reason == "store_unwritable":
+        return EXIT_STORE
     if reason not in ("finished", "max_articles") and not reason.startswith("closespider_"):
         return EXIT_FAILED
     if pending_uploads:
@@ -124,6 +140,10 @@ def summary_line(report: Mapping[str, Any]) -> str:
         f"pages={report['pages']['fetched']}", f"articles={report['articles']}",
         f"failures={report['failures']['total']}", f"bytes={report['bytes']}",
         f"pending={report['pending_uploads']}", f"duration={report['duration_seconds']}s",
-        f"report={report.get('report_key', '')}",
     ]
+    recovered = report.get("recovered") or {}
+    if recovered.get("runs"):
+        parts += [f"recovered={recovered.get('articles', 0)}",
+                  f"recovered_from={','.join(recovered['runs'])}"]
+    parts.append(f"report={report.get('report_key', '')}")
     return "newsarchive: " + " ".join(parts)
