@@ -23,6 +23,7 @@ Writing never stops the crawl: a failure is logged and counted
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -35,6 +36,8 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.state.base import DigestRecord
+from archive.store.faults import pause_point
+from archive.store.writable import is_unwritable
 from archive.warc import httphead
 from archive.warc.record import sha1_digest, warc_date
 from archive.warc.writer import (
@@ -45,8 +48,9 @@ from archive.warc.writer import (
     WarcWriter,
     default_warcinfo,
 )
-from crawler.context import RunContext
+from crawler.context import RunContext, stop_unwritable
 from crawler.decoding import META_ENCODING, META_REFETCHED, classify_capture, max_decoded_bytes
+from crawler.redirects import note_redirect
 from crawler.samples import count_failure
 
 logger = logging.getLogger(__name__)
@@ -97,7 +101,11 @@ class WarcCaptureExtension:
             logger.warning("%s has no .outlet: WARC capture is off for this crawl", spider.name)
             return
         try:
-            self.writer = self._make_writer(RunContext.for_crawler(self.crawler))
+            context = RunContext.for_crawler(self.crawler)
+            recovery = context.start_run()  # a dead run's files first, before any request
+            if recovery is not None and recovery.runs:
+                self.stats.set_value("newsarchive/recovered", recovery.articles)
+            self.writer = self._make_writer(context)
         except Exception:
             logger.exception("cannot start WARC capture; closing the spider (nothing would be "
                              "archived)")
@@ -130,17 +138,23 @@ class WarcCaptureExtension:
             # the outlet in the name keeps file names unique when outlets crawl side by side
             prefix=f"{prefix}-{outlet.name}",
             host=context.crawl_host,
-            max_size=int(settings.getfloat("NEWSARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE)),
+            # rotation size: the setting, or the environment (an operator's knob, and how
+            # the kill test makes a crawl rotate files mid-run)
+            max_size=int(float(os.environ.get("NEWSARCHIVE_WARC_MAX_SIZE") or settings.getfloat(
+                "NEWSARCHIVE_WARC_MAX_SIZE", DEFAULT_MAX_SIZE))),
             warcinfo=warcinfo,
             on_closed=lambda path, key, sha256: context.publish_warc(path, key, sha256),
+            on_opening=context.journal_file,
         )
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.writer is not None:
+            path = self.writer.current_path
             try:
                 self.writer.close()
-            except Exception:
-                logger.exception("could not close the WARC file %s", self.writer.current_path)
+            except Exception as exc:
+                RunContext.for_crawler(self.crawler).problem(
+                    "could not close the WARC file %s (%s); the next run recovers it", path, exc)
                 self.stats.inc_value("newsarchive/failures/warc_write")
 
     # ---- per request --------------------------------------------------------------------
@@ -170,17 +184,31 @@ class WarcCaptureExtension:
             return
         truncated = self._truncation(response, request)
         self._count(response, request)  # fetched is fetched, archived or not
+        context = RunContext.for_crawler(self.crawler)
+        if context.unwritable is not None:  # the store refused a write: nothing more goes in
+            count_failure(self.crawler, "not_archived", response.url)
+            request.meta[META_RECORD] = None
+            return
         try:
             exchange, verdict = classify_capture(exchange_from(response, request, truncated),
                                                  self.max_decoded_bytes)
-            request.meta[META_ENCODING] = verdict
+            request.meta[META_ENCODING] = verdict  # crawler/decoding.py acts on it
             location = self._write(exchange, request)
-        except Exception:
+        except Exception as exc:
+            request.meta[META_RECORD] = None
+            if is_unwritable(exc):
+                stop_unwritable(self.crawler, self.writer.current_path
+                                or getattr(exc, "filename", None) or self.writer.spool_dir, exc)
+                count_failure(self.crawler, "not_archived", response.url)
+                return
             logger.exception("could not write %s to the WARC", response.url)
             count_failure(self.crawler, "warc_write", response.url)
-            request.meta[META_RECORD] = None
             return
         request.meta[META_RECORD] = location
+        if response.status in REDIRECT_STATUSES:
+            note_redirect(context, response.url,
+                          (response.headers.get("Location") or b"").decode("latin-1"))
+        pause_point("response")
 
     # ---- incremental: revisits instead of second copies --------------------------------
 

@@ -24,7 +24,9 @@ from archive.corpus.records import CorpusWriter
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
-from crawler.context import RunContext
+from archive.store.faults import pause_point
+from archive.store.writable import is_unwritable
+from crawler.context import RunContext, stop_unwritable
 from crawler.samples import count_failure, samples_for
 
 logger = logging.getLogger(__name__)
@@ -74,7 +76,8 @@ class ArticlePipeline:
             initargs=(self.context.outlet, self.context.run_id),
         )
         self.writer = CorpusWriter(self.context.store.spool_dir, self.context.outlet.name,
-                                   self.context.file_stem, self.context.started)
+                                   self.context.file_stem, self.context.started,
+                                   on_opening=self.context.journal_file)
 
     async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
         assert self.pool is not None and self.writer is not None and self.context is not None
@@ -107,6 +110,11 @@ class ArticlePipeline:
             count_failure(self.crawler, "extraction_error", item.get("url"))
             logger.error("extraction failed for %s: %s", item.get("url"), exc)
             raise DropItem(f"extraction failed: {exc}", log_level="DEBUG") from None
+        pause_point("extracted")
+        if self.context.unwritable is not None and not item.get("warc_record"):
+            # the store refused its WARC record: a corpus record must point at its source
+            count_failure(self.crawler, "not_archived", item.get("url"))
+            raise DropItem(f"not archived (store full): {item.get('url')}", log_level="DEBUG")
         if record is None:
             self.stats.inc_value("newsarchive/non_articles")
             raise DropItem(f"not an article: {item.get('url')}", log_level="DEBUG")
@@ -121,7 +129,17 @@ class ArticlePipeline:
         self.seen_ids.add(record["id"])
         if state is not None and not self.apply_history(record, state):
             raise DropItem(f"text unchanged: {record['id']}", log_level="DEBUG")
-        self.writer.write(record)
+        try:
+            self.writer.write(record)
+        except OSError as exc:
+            if not is_unwritable(exc):
+                raise
+            stop_unwritable(self.crawler, self.writer.path.with_name(
+                self.writer.path.name + ".open"), exc)
+            count_failure(self.crawler, "not_archived", item.get("url"))
+            raise DropItem(f"not written (store refused the write): {record['id']}",
+                           log_level="DEBUG") from None
+        pause_point("corpus_line")
         if state is not None:
             self.remember(record, item, state)
         self.stats.inc_value("newsarchive/articles")
@@ -179,6 +197,12 @@ class ArticlePipeline:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
         if self.writer is not None and self.context is not None:
-            path = self.writer.close()
+            try:
+                path = self.writer.close()
+            except OSError as exc:
+                self.context.problem("could not close the corpus file %s (%s); the next "
+                                     "run recovers it", self.writer.path, exc)
+                self.context.publish_failed = True
+                return
             if path is not None:
                 self.context.publish(path, self.writer.key)

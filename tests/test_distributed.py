@@ -209,6 +209,8 @@ def test_deferred_state_publishes_facts_only_with_the_files(crawl_redis):
     worker.record_digest(digest)
     worker.set_validators("http://x/rss", '"e"', None, "2026-03-01T00:00:00Z")
     assert worker.is_archived("o", "k1") and worker.article_info("o", "k1").version == 1
+    assert worker.lookup_digest("sha1:ABC", "o") is None  # its WARC is still open
+    worker.published("warc/o/f.warc.gz")
     assert worker.lookup_digest("sha1:ABC", "o") == digest
     assert not shared.is_archived("o", "k1") and shared.lookup_digest("sha1:ABC") is None
     worker.close()  # the report extension closes the state after the files are published

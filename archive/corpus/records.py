@@ -11,13 +11,16 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from archive.corpus.generations import winners
+from archive.corpus.gzlines import GzipLines
 from archive.store.base import Store
+from archive.store.faults import pause_point
 
 # zlib's default level: level 9 (gzip.open's default) costs 2-3x the CPU for ~1 % smaller
 # files, and the writer runs in the crawl's (and re-extraction's) main process
@@ -35,13 +38,21 @@ def encode_record(record: dict[str, Any]) -> str:
 
 
 class CorpusWriter:
-    """Writes a run's corpus records; the file appears under its final name only on close."""
+    """Writes a run's corpus records; the file appears under its final name only on close.
 
-    def __init__(self, spool_dir: Path, outlet: str, run_id: str, started: datetime):
+    Every line reaches the ``.open`` file as it is written (a killed run's records are
+    recovered from it, ``archive.state.recovery``); a failed write (disk full) keeps the
+    lines before it valid and raises.  ``on_opening(key)`` runs before the file is created
+    (the run journal notes it).
+    """
+
+    def __init__(self, spool_dir: Path, outlet: str, run_id: str, started: datetime,
+                 on_opening: Callable[[str], None] | None = None):
         self.key = corpus_key(outlet, run_id, started)
         self.path = Path(spool_dir) / self.key
         self._open_path = self.path.with_name(self.path.name + ".open")
-        self._handle: gzip.GzipFile | None = None
+        self._handle: GzipLines | None = None
+        self.on_opening = on_opening
         self.count = 0
 
     def write(self, record: dict[str, Any]) -> None:
@@ -52,19 +63,24 @@ class CorpusWriter:
         serialize, so the writing process does not spend its CPU on it)."""
         if self._handle is None:
             self._open_path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = gzip.open(  # type: ignore[assignment]
-                self._open_path, "wb", compresslevel=GZIP_LEVEL)
+            if self.on_opening is not None:
+                self.on_opening(self.key)
+            self._handle = GzipLines(self._open_path, GZIP_LEVEL)
         self._handle.write(line.encode("utf-8"))
-        self._handle.flush()
         self.count += 1
 
     def close(self) -> Path | None:
         """Close and rename; returns the final path, or None when nothing was written."""
         if self._handle is None:
             return None
-        self._handle.close()
-        self._handle = None
+        handle, self._handle = self._handle, None
+        handle.close()
+        pause_point("corpus_fsynced")
+        if not self.count:  # the first line failed: no empty file is left behind
+            self._open_path.unlink(missing_ok=True)
+            return None
         os.replace(self._open_path, self.path)
+        pause_point("corpus_renamed")
         return self.path
 
 
@@ -144,11 +160,6 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _identity(record: dict[str, Any]) -> tuple[str, int]:
-    version = record.get("version") or 1
-    return str(record.get("id") or record.get("url") or ""), int(version)
-
-
 def read(store: Store, outlet: str | None = None, since: str | date | datetime | None = None,
          language: str | None = None, all_versions: bool = False) -> Iterator[dict[str, Any]]:
     """Corpus records of ``store``: the latest version of each article, newest generation.
@@ -156,31 +167,18 @@ def read(store: Store, outlet: str | None = None, since: str | date | datetime |
     ``outlet`` limits to one outlet, ``since`` to records fetched at or after that instant
     (``fetched_at``; a date means its midnight UTC), ``language`` to one ISO 639-3 code.
     ``all_versions=True`` yields every version of every article instead of the latest.
-    Works in two streaming passes over the files (the first reads only identities), so
-    memory grows with the number of articles, not with the size of their text.
+    Each file is read once; the bookkeeping of which generation wins lives in a temporary
+    SQLite table (``archive.corpus.generations``), so memory does not grow with the number
+    of articles.
     """
     files = corpus_files(store, outlet)
     moment = parse_since(since)
-    winner: dict[tuple[str, int], str] = {}  # (id, version) -> run id of the newest file
-    latest: dict[str, int] = {}  # id -> highest version
-    for corpus_file in files:  # oldest first: later files overwrite
-        for record in read_file(store, corpus_file.key):
-            ident = _identity(record)
-            winner[ident] = corpus_file.run_id
-            if ident[1] > latest.get(ident[0], 0):
-                latest[ident[0]] = ident[1]
-    for corpus_file in files:
-        for record in read_file(store, corpus_file.key):
-            ident = _identity(record)
-            if winner.get(ident) != corpus_file.run_id:
+    generations = (read_file(store, corpus_file.key) for corpus_file in files)
+    for record in winners(generations, all_versions):
+        if language and record.get("language") != language:
+            continue
+        if moment is not None:
+            fetched = parse_time(record.get("fetched_at"))
+            if fetched is None or fetched < moment:
                 continue
-            del winner[ident]  # a file holding a record twice yields it once
-            if not all_versions and ident[1] != latest[ident[0]]:
-                continue
-            if language and record.get("language") != language:
-                continue
-            if moment is not None:
-                fetched = parse_time(record.get("fetched_at"))
-                if fetched is None or fetched < moment:
-                    continue
-            yield record
+        yield record

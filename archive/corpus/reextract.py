@@ -33,12 +33,14 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from archive.corpus.records import CorpusWriter, corpus_files, encode_record, read
+from archive.corpus.spill import ReextractSpill
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig, OutletConfigError
 from archive.runs.report import build_report, new_run_id, report_key, write_report
@@ -260,30 +262,31 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
     results = {n: OutletResult(n) for n in names}
     generations = sorted({f.run_id for f in corpus_files(store, name)})
 
-    by_warc: dict[str, list[dict[str, Any]]] = defaultdict(list)
     keys_by_name: dict[str, dict[str, str]] = {}  # outlet -> WARC file name -> key
+    sources: Counter = Counter()  # outlet -> source records
     total = 0
-    for record in read(store, outlet=name, all_versions=True):
-        item = _slim(record)
-        key = item["warc"].get("key")
-        if not key and item["warc"].get("filename"):  # a pointer without the store key
-            names_here = keys_by_name.setdefault(item["outlet"], {
-                Path(k).name: k for k in warc_keys(store, item["outlet"])})
-            key = names_here.get(item["warc"]["filename"])
-        if not key or item["warc"].get("offset") is None:
-            results[item["outlet"]].failures["no_warc_pointer"] += 1
-            continue
-        by_warc[key].append(item)
-        total += 1
-
     files: list[StoredObject] = []
     with tempfile.TemporaryDirectory(prefix="newsarchive-reextract-") as tmp, \
-            LocalCopy(store, Path(tmp) / "warcs") as copies:
+            LocalCopy(store, Path(tmp) / "warcs") as copies, \
+            closing(ReextractSpill(Path(tmp) / "bookkeeping.sqlite3")) as by_warc:
+        # source records grouped by WARC, and what was written: on disk (flat memory)
+        for record in read(store, outlet=name, all_versions=True):
+            item = _slim(record)
+            key = item["warc"].get("key")
+            if not key and item["warc"].get("filename"):  # a pointer without the store key
+                names_here = keys_by_name.setdefault(item["outlet"], {
+                    Path(k).name: k for k in warc_keys(store, item["outlet"])})
+                key = names_here.get(item["warc"]["filename"])
+            if not key or item["warc"].get("offset") is None:
+                results[item["outlet"]].failures["no_warc_pointer"] += 1
+                continue
+            by_warc.add(key, item)
+            sources[item["outlet"]] += 1
+            total += 1
+
         # staged uncompressed: read back once, to fill in previous_sha256 where needed
         staged = {n: open(Path(tmp) / f"{n}.jsonl", "w", encoding="utf-8", newline="")
                   for n in names}
-        order: dict[str, list[tuple[str, int, str | None]]] = {n: [] for n in names}
-        new_sha: dict[tuple[str, int], str] = {}
         done = 0
 
         def accept(kind: str, payload: Any) -> dict[str, Any] | None:
@@ -295,9 +298,8 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
                 outlet_result = results[payload["outlet"]]
                 outlet_result.ids_changed += payload["id_changed"]
                 staged[payload["outlet"]].write(payload["line"])
-                order[payload["outlet"]].append(
-                    (payload["id"], payload["version"], payload["previous"]))
-                new_sha[(payload["id"], payload["version"])] = payload["sha"]
+                by_warc.wrote(payload["outlet"], payload["id"], payload["version"],
+                              payload["previous"], payload["sha"])
                 outlet_result.records += 1
             elif kind == "non_article":
                 results[payload["outlet"]].non_articles += 1
@@ -325,9 +327,8 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
             outlet_result = results[outlet_name]
             writer = CorpusWriter(store.spool_dir, outlet_name, run_id, started)
             with open(Path(tmp) / f"{outlet_name}.jsonl", encoding="utf-8", newline="") as src:
-                for line, (record_id, version, previous) in zip(src, order[outlet_name],
-                                                                 strict=True):
-                    chained = new_sha.get((record_id, version - 1))
+                for line, (_id, _version, previous, chained) in zip(
+                        src, by_warc.written(outlet_name), strict=True):
                     if chained and chained != previous:  # the previous version changed too
                         record = json.loads(line)
                         record["previous_sha256"] = chained
@@ -347,8 +348,7 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
                 kind="reextract", extra={
                     "extractor": info, "workers": workers, "warc_reader": reader,
                     "source": {"generations": generations,
-                               "records": sum(1 for items in by_warc.values()
-                                              for i in items if i["outlet"] == outlet_name)},
+                               "records": sources[outlet_name]},
                     "ids_changed": outlet_result.ids_changed,
                     "articles_per_second": round(outlet_result.records / seconds, 2)
                     if seconds else None,
@@ -372,7 +372,7 @@ def _stats(result: OutletResult) -> dict[str, int]:
 
 
 def _run_tasks(pool: ProcessPoolExecutor, workers: int, copies: LocalCopy,
-               by_warc: dict[str, list[dict[str, Any]]], chunk_records: int,
+               by_warc: ReextractSpill | dict[str, list[dict[str, Any]]], chunk_records: int,
                accept: Callable[[str, Any], dict[str, Any] | None]) -> list[dict[str, Any]]:
     """Feed chunks to the pool WARC by WARC (a remote WARC is downloaded just before its
     chunks are queued and dropped when they are done); return revisits to follow."""

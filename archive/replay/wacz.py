@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from archive.corpus.records import parse_since, read
+from archive.replay.scratch import PageScratch
 from archive.store.base import LocalStore, Store, StoreError
 from archive.warc.cdxj import (
     LocalCopy,
@@ -188,12 +189,11 @@ class _PackageWriter:
 
 
 def _write_index(store: Store, keys: list[str], idx_path: Path, cdx_path: Path,
-                 wanted: set[tuple[str, int]]) -> tuple[int, dict[tuple[str, int], str]]:
+                 wanted: PageScratch) -> int:
     """Merge the per-WARC indexes into ``index.cdx.gz`` + ``index.idx`` (cdxj-indexer's
-    compressed CDXJ format); also return the timestamps of the ``wanted`` captures."""
+    compressed CDXJ format); also note in ``wanted`` the timestamps of its captures."""
     from cdxj_indexer.main import CompressedWriter
 
-    found: dict[tuple[str, int], str] = {}
     lines = 0
     with open(idx_path, "w", encoding="utf-8") as idx, open(cdx_path, "wb") as cdx:
         writer = CompressedWriter(idx, data_out=cdx, num_lines=INDEX_LINES_PER_BLOCK,
@@ -206,10 +206,10 @@ def _write_index(store: Store, keys: list[str], idx_path: Path, cdx_path: Path,
                 fields = json.loads(data)
                 pointer = (fields.get("filename", ""), int(fields.get("offset", -1)))
                 if pointer in wanted:
-                    found[pointer] = ts
+                    wanted[pointer] = ts
         if writer.block:
             writer.flush()
-    return lines, found
+    return lines
 
 
 def _page_records(store: Store, outlet: str, names: set[str],
@@ -251,7 +251,7 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
 
         # pages: corpus records first (to learn which captures to look up in the index)
         raw_pages = work / "pages.raw.jsonl"
-        wanted: set[tuple[str, int]] = set()
+        wanted = PageScratch(work / "pages.sqlite3")  # per-page bookkeeping on disk
         with open(raw_pages, "w", encoding="utf-8") as handle:
             # pages: the articles captured in the chosen WARCs (not in revisit originals')
             for record in _page_records(store, outlet, {Path(k).name for k in chosen},
@@ -259,7 +259,7 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
                 warc = record.get("warc") or {}
                 name = warc.get("filename") or Path(str(warc.get("key"))).name
                 pointer = (name, int(warc.get("offset", -1)))
-                wanted.add(pointer)
+                wanted.want(pointer)
                 page = {"id": record.get("id"), "url": record.get("url"),
                         "title": record.get("title") or record.get("url"),
                         "text": record.get("text") or "", "pointer": pointer,
@@ -267,10 +267,9 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
                 handle.write(json.dumps(page, ensure_ascii=False) + "\n")
 
         idx_path, cdx_path = work / "index.idx", work / "index.cdx.gz"
-        contents.index_lines, found = _write_index(store, keys, idx_path, cdx_path, wanted)
+        contents.index_lines = _write_index(store, keys, idx_path, cdx_path, wanted)
 
         pages_path = work / "pages.jsonl"
-        seen: set[tuple[str, str]] = set()
         with open(raw_pages, encoding="utf-8") as source, \
                 open(pages_path, "w", encoding="utf-8") as sink:
             header = {"format": "json-pages-1.0", "id": "pages",
@@ -278,7 +277,7 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
             sink.write(json.dumps(header) + "\n")
             for line in source:
                 page = json.loads(line)
-                ts = found.get(tuple(page.pop("pointer")))  # type: ignore[arg-type]
+                ts = wanted.get(tuple(page.pop("pointer")))  # type: ignore[arg-type]
                 fetched = page.pop("fetched_at")
                 if ts is None:  # the record points at no capture in this package
                     contents.pages_without_capture += 1
@@ -286,13 +285,13 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
                 if moment is not None and ts < _ts14(moment):
                     continue  # captured before --since (its WARC also holds later captures)
                 page["ts"] = _iso_from_ts14(ts)
-                if (page["url"], page["ts"]) in seen:
+                if not wanted.first(page["url"], page["ts"]):
                     continue  # a re-extraction of the same capture: one page
-                seen.add((page["url"], page["ts"]))
                 if fetched:
                     page["fetched_at"] = fetched
                 sink.write(json.dumps(page, ensure_ascii=False) + "\n")
                 contents.pages += 1
+        wanted.close()
         if contents.pages == 0:
             raise WaczError(f"no corpus records of {outlet!r} point into the selected WARCs; "
                             "pages/pages.jsonl would be empty")

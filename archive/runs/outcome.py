@@ -23,6 +23,7 @@ from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_STORE = 3
 EXIT_PENDING = 4
 EXIT_DEGRADED = 5  # finished, but the outlet looks dead or blocked (see reason)
 HISTORY_RUNS = 5  # how many earlier runs "usually" looks at
@@ -45,6 +46,9 @@ def finished_normally(finish_reason: str | None) -> bool:
 def classify(report: Mapping[str, Any], history: Iterable[Mapping[str, Any]] = ()
              ) -> Outcome:
     """The outcome of a crawl ``report``; ``history``: earlier reports of the outlet."""
+    if report.get("finish_reason") == "store_unwritable":
+        return Outcome("failed", EXIT_STORE, "the store refused a write (disk full or "
+                       "read-only): the run stopped")
     if not finished_normally(report.get("finish_reason")):
         return Outcome("failed", EXIT_FAILED,
                        f"the run stopped: {report.get('finish_reason') or 'crashed'}")

@@ -29,10 +29,27 @@ EXIT_LOCKED = 75  # another run of this outlet into this store holds the lock (E
 
 
 EXIT_DEGRADED = 5  # the run finished but the outlet looks dead or blocked (outcome.py)
+# Most severe first: several outlets (or a locked one beside a crashed one) exit with the
+# most severe status, never with the numerically largest (75 would read as success).
+SEVERITY = (EXIT_FAILED, EXIT_USAGE, EXIT_STORE, EXIT_DEGRADED, EXIT_PENDING, EXIT_LOCKED,
+            EXIT_OK)
+
+
+def worst_exit_status(statuses: Iterable[int]) -> int:
+    """The most severe of ``statuses`` (crashed > store > degraded > pending uploads >
+    locked > ok)."""
+    rank = {status: number for number, status in enumerate(SEVERITY)}
+    found = list(statuses)
+    if not found:
+        return EXIT_FAILED
+    return min(found, key=lambda status: rank.get(status, -1))
 
 
 def exit_status_for(finish_reason: str | None, pending_uploads: int) -> int:
-    if not finished_normally(finish_reason):
+    reason = finish_reason or ""
+    if reason == "store_unwritable":
+        return EXIT_STORE
+    if not finished_normally(reason):
         return EXIT_FAILED
     if pending_uploads:
         return EXIT_PENDING
@@ -145,6 +162,10 @@ def summary_line(report: Mapping[str, Any]) -> str:
         f"failures={report['failures']['total']}",
         f"refused={report.get('refusals', {}).get('total', 0)}", f"bytes={report['bytes']}",
         f"pending={report['pending_uploads']}", f"duration={report['duration_seconds']}s",
-        f"report={report.get('report_key', '')}",
     ]
+    recovered = report.get("recovered") or {}
+    if recovered.get("runs"):
+        parts += [f"recovered={recovered.get('articles', 0)}",
+                  f"recovered_from={','.join(recovered['runs'])}"]
+    parts.append(f"report={report.get('report_key', '')}")
     return "newsarchive: " + " ".join(parts)

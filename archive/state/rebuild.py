@@ -30,11 +30,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive.outlet.urls import key_of_id
+from archive.outlet.config import OutletConfig
+from archive.outlet.urls import article_key, key_of_id
+from archive.state.aliases import AliasIndex
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store
@@ -43,7 +46,11 @@ _WARC_ERRORS = (OSError, EOFError, ValueError, zlib.error, ArchiveLoadFailed)
 INDEX_SUFFIXES = (".cdxj", ".cdxj.gz", ".cdx", ".cdx.gz")
 WARC_SUFFIXES = (".warc.gz", ".warc")
 DEFAULT_RECHECK_WINDOW = timedelta(days=366)
-PENDING_LIMIT = 100_000  # index lines held before their record heads are read
+SAME_RUN = timedelta(seconds=60)  # fetches this close to the capture are not re-checks
+# index lines held before their record heads are read: small enough that memory does not
+# depend on the size of the store (a batch costs one pass of seeks over its WARCs)
+PENDING_LIMIT = 10_000
+VALIDATOR_CANDIDATES = 4  # newest captures of a page kept to find its latest validators
 
 
 @dataclass
@@ -61,6 +68,7 @@ class RebuildResult:
     captures: int = 0  # response captures offered to the digest table
     digests: int = 0  # distinct digests in the state afterwards
     rechecks: int = 0  # articles whose last-check time came from a later fetch
+    aliases: int = 0  # alias keys: other URLs that led to an article
     validators: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -71,7 +79,8 @@ class RebuildResult:
                 f"{self.corpus_files} files), {self.digests} payload digests from "
                 f"{self.captures} captures ({self.index_files} CDXJ indexes, "
                 f"{self.warc_files_scanned} WARCs scanned), {self.rechecks} re-check times, "
-                f"{self.validators} validators, {len(self.problems)} problems, "
+                f"{self.validators} validators, {self.aliases} alias keys, "
+                f"{len(self.problems)} problems, "
                 f"{self.seconds:.1f} s")
 
 
@@ -91,6 +100,8 @@ class _Capture:
     etag: str | None = None
     last_modified: str | None = None
     has_headers: bool = False
+    location: str | None = None  # of a redirect
+    truncated: bool = False
 
 
 def _outlet_of(key: str) -> str:
@@ -107,15 +118,18 @@ def _ts14_to_iso(ts: str) -> str:
 class _Rebuild:
     def __init__(self, store: Store, state: StateStore, outlets: set[str] | None,
                  validator_urls: set[str], window_start: datetime,
-                 progress: Callable[[str], None] | None):
+                 progress: Callable[[str], None] | None,
+                 configs: dict[str, OutletConfig] | None = None):
         self.store, self.state = store, state
         self.outlets = outlets
         self.validator_urls = validator_urls
         self.window_start = window_start
         self.progress = progress or (lambda message: None)
         self.result = RebuildResult()
-        self.young: dict[str, tuple[str, str]] = {}  # url -> (outlet, key), young articles
-        self.checked: dict[tuple[str, str], datetime] = {}
+        self.configs = configs or {}
+        # per-article bookkeeping (young URLs, fetch times, aliases) lives on disk
+        self.index = AliasIndex()
+        self.redirect_candidates: list[_Capture] = []
         self.latest_validators: dict[
             str, tuple[datetime, str | None, str | None, str | None]] = {}
         self.validator_candidates: dict[str, list[_Capture]] = {}
@@ -179,11 +193,14 @@ class _Rebuild:
             version = 1
         published = record.get("published")
         if fetched >= self.window_start:
-            for address in (url, record.get("canonical_url")):
+            for address in {url, record.get("canonical_url")}:
                 if isinstance(address, str) and address:
-                    self.young[address] = (outlet, key)
-        return ArticleRecord(key, url, str(sha), version, fetched,
-                             published if isinstance(published, str) else None)
+                    self.index.young_article(address, outlet, key)
+        article = ArticleRecord(key, url, str(sha), version, fetched,
+                                published if isinstance(published, str) else None)
+        pointer = record.get("warc") if isinstance(record.get("warc"), dict) else {}
+        self.index.article(outlet, article, pointer.get("payload_digest"))
+        return article
 
     # ---- captures: indexes first, then the WARCs no index covers ----------------------
 
@@ -323,22 +340,45 @@ class _Rebuild:
         if when is None:
             self.problem(f"{capture.warc_key}: bad date {capture.date!r} for {capture.url}")
             return
-        if capture.digest and not capture.revisit and capture.record_id:
+        if capture.digest and not capture.revisit and capture.record_id \
+                and not capture.truncated and capture.status == "200":
             self.digests.append(DigestRecord(capture.digest, capture.url, capture.date,
                                               capture.record_id, capture.warc_key,
                                               capture.offset, _outlet_of(capture.warc_key)))
             self.result.captures += 1
             if len(self.digests) >= 5000:
                 self.flush_digests()
-        article = self.young.get(capture.url)
-        if article is not None and when > self.checked.get(article, when - timedelta(1)):
-            self.checked[article] = when
-        if capture.url in self.validator_urls and capture.status in ("200", "304"):
+        self.index.fetch(capture.url, when.timestamp())
+        config = self.configs.get(_outlet_of(capture.warc_key))
+        is_article = config is not None and config.is_article_url(capture.url)
+        if is_article and capture.status.startswith("3"):
+            if capture.location:
+                self.index.redirect(capture.url, capture.location)
+            elif not capture.has_headers:
+                self.redirect_candidates.append(capture)
+        elif is_article and capture.status == "200" and capture.digest:
+            self.index.page(capture.url, capture.digest)
+        if self._validated(capture, config, is_article):
             if capture.has_headers:
                 self._validator(capture.url, when, capture.etag, capture.last_modified,
                                 capture.date if capture.status == "200" else None)
             else:
-                self.validator_candidates.setdefault(capture.url, []).append(capture)
+                kept = self.validator_candidates.setdefault(capture.url, [])
+                kept.append(capture)
+                if len(kept) > VALIDATOR_CANDIDATES:  # hourly runs: not every capture
+                    kept.sort(key=lambda c: c.date, reverse=True)
+                    del kept[VALIDATOR_CANDIDATES:]
+
+    def _validated(self, capture: _Capture, config: OutletConfig | None,
+                   is_article: bool) -> bool:
+        """Pages whose validators a crawl keeps: fronts, listings, feeds and sitemaps
+        (every non-article page of an outlet but robots.txt), and the given seed URLs."""
+        if capture.status not in ("200", "304"):
+            return False
+        if capture.url in self.validator_urls:
+            return True
+        return (config is not None and not is_article
+                and urlsplit(capture.url).path != "/robots.txt")
 
     def flush_digests(self) -> None:
         if self.digests:
@@ -368,11 +408,49 @@ class _Rebuild:
         for url, (_, etag, modified, captured) in self.latest_validators.items():
             self.state.set_validators(url, etag, modified, captured)
             self.result.validators += 1
-        for (outlet, key), when in self.checked.items():
+        for outlet, key, epoch in self.index.last_fetches():
+            when = datetime.fromtimestamp(int(epoch), UTC)  # whole seconds, as fetched_at
             info = self.state.article_info(outlet, key)
-            if info is not None and when > info.last_checked:
+            # another URL of the article fetched in the same run is no re-check
+            if info is not None and when > info.last_checked + SAME_RUN:
                 self.state.mark_checked(outlet, key, when)
                 self.result.rechecks += 1
+        self.restore_aliases()
+
+    def restore_aliases(self) -> None:
+        """Alias keys: every URL that led to an article (see archive.state.aliases)."""
+        by_warc: dict[str, list[_Capture]] = {}
+        for capture in self.redirect_candidates:
+            by_warc.setdefault(capture.warc_key, []).append(capture)
+        for warc_key, captures in by_warc.items():
+            for found in self._complete(warc_key, captures):
+                if found.location:
+                    self.index.redirect(found.url, found.location)
+        self.redirect_candidates = []
+
+        def key_of(outlet: str, url: str) -> str | None:
+            config = self.configs.get(outlet)
+            if config is None or not config.is_article_url(url):
+                return None
+            return article_key(config, url)
+
+        batch: list[ArticleRecord] = []
+        current = ""
+        for outlet, row in self.index.aliases(key_of):
+            if outlet != current and batch:
+                self.state.record_articles(current, batch)
+                batch = []
+            current = outlet
+            batch.append(row)
+            self.result.aliases += 1
+            if len(batch) >= 5000:
+                self.state.record_articles(current, batch)
+                batch = []
+        if batch:
+            self.state.record_articles(current, batch)
+
+    def close(self) -> None:
+        self.index.close()
 
 
 def _read_exact(stream: BinaryIO, count: int) -> bytes:
@@ -420,17 +498,22 @@ def _records(stream: BinaryIO, warc_key: str, base: int,
             record_id=headers.get_header("WARC-Record-ID") or "",
             etag=http.get_header("ETag") if http else None,
             last_modified=http.get_header("Last-Modified") if http else None,
-            has_headers=True)
+            has_headers=True, location=http.get_header("Location") if http else None,
+            truncated=bool(headers.get_header("WARC-Truncated")))
 
 
 def rebuild_state(store: Store, state: StateStore, *, outlets: Iterable[str] | None = None,
                   validator_urls: Iterable[str] = (),
                   recheck_window: timedelta = DEFAULT_RECHECK_WINDOW,
                   now: datetime | None = None,
-                  progress: Callable[[str], None] | None = None) -> RebuildResult:
+                  progress: Callable[[str], None] | None = None,
+                  configs: Iterable[OutletConfig] = ()) -> RebuildResult:
     """Repopulate ``state`` from ``store``; see the module docstring for what is read.
 
     ``outlets`` limits the rebuild to those outlets' corpus files and WARCs.
+    ``configs``: the outlets' configurations; with them the rebuild restores what a crawl
+    writes from them too: the alias key of every URL that led to an article, and the
+    validators of every front, listing, feed and sitemap page (not only the seeds).
     ``validator_urls``: the feed/sitemap/front URLs of the outlets (their latest ETag and
     Last-Modified are restored).  Re-check times are restored for articles first captured
     within ``recheck_window`` before ``now`` (older ones are never re-checked again).
@@ -438,10 +521,14 @@ def rebuild_state(store: Store, state: StateStore, *, outlets: Iterable[str] | N
     started = time.monotonic()
     now = now or datetime.now(UTC)
     job = _Rebuild(store, state, set(outlets) if outlets is not None else None,
-                   set(validator_urls), now - recheck_window, progress)
-    job.read_corpus()
-    job.read_captures()
-    job.finish()
+                   set(validator_urls), now - recheck_window, progress,
+                   {config.name: config for config in configs})
+    try:
+        job.read_corpus()
+        job.read_captures()
+        job.finish()
+    finally:
+        job.close()
     result = job.result
     seen_outlets = {_outlet_of(k) for k in store.list_keys("corpus/")}
     for outlet in sorted(o for o in seen_outlets if o and job.wanted(o)):

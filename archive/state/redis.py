@@ -370,9 +370,26 @@ class RedisState:
 
     # ---- housekeeping
 
+    def state_patterns(self, outlet: str | None = None) -> list[str]:
+        """SCAN patterns of this state's keys: never the shared crawl's (``{P}:crawl:*``,
+        ``{P}:polite:*``: frontier, seen-set, workers) that live under the same prefix."""
+        if outlet is not None:
+            tag = "{" + f"{self.prefix}:{_glob_escape(outlet)}" + "}"
+            return [f"{tag}:a:*", f"{tag}:y", f"{tag}:n"]
+        tag, outlets = "{" + self.prefix + "}", "{" + self.prefix + ":*}"
+        return [f"{tag}:d:*", f"{tag}:dn", f"{tag}:v", f"{outlets}:a:*", f"{outlets}:y",
+                f"{outlets}:n"]
+
     def clear(self) -> None:
-        """Delete every key under this prefix (SCAN + UNLINK, never FLUSHDB)."""
-        for pattern in (f"{{{self.prefix}}}:*", f"{{{self.prefix}:*"):
+        """Delete this state's keys (SCAN + UNLINK, never FLUSHDB); crawl keys stay."""
+        self._unlink_matching(self.state_patterns())
+
+    def clear_outlet(self, outlet: str) -> None:
+        """Delete one outlet's articles; other outlets, digests and validators stay."""
+        self._unlink_matching(self.state_patterns(outlet))
+
+    def _unlink_matching(self, patterns: list[str]) -> None:
+        for pattern in patterns:
             batch = []
             for key in self.client.scan_iter(match=pattern, count=1000):
                 batch.append(key)
@@ -390,3 +407,8 @@ class RedisState:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` as a literal inside a Redis SCAN pattern."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)

@@ -288,6 +288,16 @@ class SQLiteState:
                                    "DELETE FROM validators; DELETE FROM outlets; COMMIT;")
             self._outlets.clear()
 
+    def clear_outlet(self, outlet: str) -> None:
+        """Forget one outlet's articles; other outlets, digests and validators stay (the
+        latter are merged by a rebuild, whatever is already there)."""
+        with self._lock:
+            outlet_id = self._outlet_id(outlet)
+            if outlet_id is not None:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.execute("DELETE FROM articles WHERE outlet_id = ?", (outlet_id,))
+                self._db.execute("COMMIT")
+
     def close(self) -> None:
         with self._lock:
             try:

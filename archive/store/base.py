@@ -31,9 +31,15 @@ class StoredObject:
     size: int
     sha256: str
     pending: bool = False  # True while the object waits in the spool for a (re)try upload
+    # local store: the file's mtime when it was published.  verify's quick check re-hashes
+    # a file whose mtime moved, so changed bytes are caught without reading every file.
+    mtime_ns: int | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if data["mtime_ns"] is None:
+            del data["mtime_ns"]
+        return data
 
 
 class Store(Protocol):
@@ -79,7 +85,7 @@ def sha256_file(path: Path) -> str:
 
 # The default store ./archive shares its folder with the archive/ package when run from a
 # source checkout, so the package's own files sit beside the objects: never list them.
-_SOURCE_SUFFIXES = (".py", ".pyc", ".open")
+_SOURCE_SUFFIXES = (".py", ".pyc", ".open", ".recovering")
 
 
 def _not_an_object(path: Path) -> bool:
@@ -108,8 +114,9 @@ class LocalStore:
                 raise StoreError(f"{target} already exists; objects are never overwritten")
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(local_path, target)
-        return StoredObject(key=key, size=target.stat().st_size,
-                            sha256=sha256 or sha256_file(target))
+        stat = target.stat()
+        return StoredObject(key=key, size=stat.st_size, sha256=sha256 or sha256_file(target),
+                            mtime_ns=stat.st_mtime_ns)
 
     def open_read(self, key: str) -> BinaryIO:
         return open(self.path_for(key), "rb")

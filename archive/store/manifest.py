@@ -31,6 +31,7 @@ class ManifestEntry:
     size: int
     sha256: str
     manifest: str  # the run report that lists it
+    mtime_ns: int | None = None  # local stores: the file's mtime when published
 
 
 @dataclass
@@ -66,8 +67,10 @@ def parse_manifest(data: bytes | str, key: str) -> RunManifest:
             raise ManifestError(key, f"files[{number}] ({name}) has no valid size")
         if not isinstance(sha, str) or not _SHA256.match(sha.lower()):
             raise ManifestError(key, f"files[{number}] ({name}) has no valid sha256")
-        manifest.files.append(ManifestEntry(key=name, size=size, sha256=sha.lower(),
-                                            manifest=key))
+        mtime = item.get("mtime_ns")
+        manifest.files.append(ManifestEntry(
+            key=name, size=size, sha256=sha.lower(), manifest=key,
+            mtime_ns=mtime if isinstance(mtime, int) and not isinstance(mtime, bool) else None))
     return manifest
 
 

@@ -3,15 +3,17 @@
 Every object a run report lists must exist with the listed size and sha256.  On S3 the
 quick check is a HEAD (size plus the ``x-amz-meta-sha256`` the uploader stored); ``deep``
 re-reads and hashes every object, which is what catches bytes that rotted or were replaced
-behind our back with the metadata intact.  A local directory has no metadata, so its quick
-check is the size and ``deep`` hashes the files.
+behind our back with the metadata intact.  A local directory has no metadata: its quick
+check is the size, plus the sha256 of every file whose mtime differs from the one the
+manifest recorded at publication (a WARC edited in place is caught without reading every
+file); ``deep`` hashes all files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
@@ -28,6 +30,7 @@ CHECK_THREADS = 8  # HEADs are latency-bound; a few in flight keep big stores qu
 class Problem:
     key: str
     kind: str  # missing pending size sha256 no_checksum corrupt unreadable manifest error
+    #            open orphan unfinished (archive.state.leftovers)
     detail: str
     manifest: str | None = None
 
@@ -90,13 +93,15 @@ def _check_s3(store, entry: ManifestEntry, deep: bool) -> Problem | None:
 def _check_local(store: LocalStore, entry: ManifestEntry, deep: bool) -> Problem | None:
     try:
         path = store.path_for(entry.key)
-        size = path.stat().st_size
+        stat = path.stat()
     except FileNotFoundError:
         return Problem(entry.key, "missing", "no such file", entry.manifest)
-    if size != entry.size:
-        return Problem(entry.key, "size", f"{size} bytes, manifest says {entry.size}",
+    if stat.st_size != entry.size:
+        return Problem(entry.key, "size", f"{stat.st_size} bytes, manifest says {entry.size}",
                        entry.manifest)
-    if deep:
+    # quick: a file written since it was published (its mtime moved) is hashed again
+    touched = entry.mtime_ns is not None and stat.st_mtime_ns != entry.mtime_ns
+    if deep or touched:
         actual = _hash_stream(open(path, "rb"))
         if actual != entry.sha256:
             return Problem(entry.key, "corrupt", f"content sha256 {actual}, manifest says "
@@ -124,12 +129,13 @@ def _checker(store) -> Callable[[object, ManifestEntry, bool], Problem | None]:
 
 
 def verify_store(store, deep: bool = False,
-                 progress: Callable[[ManifestEntry, Problem | None], None] | None = None
-                 ) -> VerifyResult:
+                 progress: Callable[[ManifestEntry, Problem | None], None] | None = None,
+                 leftovers: Iterable = ()) -> VerifyResult:
     """Check every object listed in the store's run manifests; never modifies the store.
 
     Raises StoreUnreachable when the store cannot be reached at all (the CLI exits 3);
-    every other finding is a Problem in the result.
+    every other finding is a Problem in the result, including ``leftovers``: what dead runs
+    left behind (``archive.state.leftovers.find_leftovers``; each has key, kind, detail).
     """
     result = VerifyResult(store=store.uri, deep=deep)
     entries: dict[str, ManifestEntry] = {}
@@ -139,6 +145,8 @@ def verify_store(store, deep: bool = False,
             continue
         result.manifests += 1
         _collect(manifest, entries, result)
+    for leftover in leftovers:
+        result.problems.append(Problem(leftover.key, leftover.kind, leftover.detail))
     check = _checker(store)
 
     def run(entry: ManifestEntry) -> Problem | None:

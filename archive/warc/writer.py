@@ -26,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from archive.store.faults import pause_point
 from archive.warc import httphead
 from archive.warc.record import (
     LEVEL_STORED,
@@ -139,11 +140,13 @@ class WarcWriter:
     Files rotate before a pair would push them past ``max_size`` (and as soon as they reach
     it), and on ``close()``.  ``on_closed(path, store_key, sha256_hex)`` is called for every
     closed file; a failing callback is logged, the closed file stays in the spool.
+    ``on_opening(store_key)`` is called before a file is created (the run journal).
     """
 
     def __init__(self, spool_dir: Path, outlet: str, prefix: str, host: str,
                  max_size: int = DEFAULT_MAX_SIZE, warcinfo: dict[str, str] | None = None,
-                 on_closed: OnClosed | None = None):
+                 on_closed: OnClosed | None = None,
+                 on_opening: Callable[[str], None] | None = None):
         self.spool_dir = Path(spool_dir)
         self.outlet = outlet
         self.prefix = prefix
@@ -151,6 +154,7 @@ class WarcWriter:
         self.max_size = int(max_size)
         self.warcinfo = {**default_warcinfo(), **(warcinfo or {})}
         self.on_closed = on_closed
+        self.on_opening = on_opening  # called with the store key before a file is created
         self.closed: list[tuple[Path, str, str]] = []  # (path, key, sha256) of closed files
         self._serial = 0
         self._file: _OpenWarc | None = None
@@ -272,6 +276,8 @@ class WarcWriter:
             path = folder / (filename + OPEN_SUFFIX)
             if (folder / filename).exists():
                 continue
+            if self.on_opening is not None:  # the run journal: before the file exists
+                self.on_opening(f"warc/{self.outlet}/{now:%Y}/{now:%m}/{filename}")
             try:
                 handle = open(path, "xb", buffering=0)  # closed in _close_file
             except FileExistsError:
@@ -303,8 +309,10 @@ class WarcWriter:
             os.fsync(current.handle.fileno())
         finally:
             current.handle.close()
+        pause_point("warc_fsynced")
         final = current.path.with_name(current.filename)
         os.replace(current.path, final)
+        pause_point("warc_renamed")
         sha256 = current.sha256.hexdigest()
         self.closed.append((final, current.key, sha256))
         logger.info("closed %s (%d bytes, %d exchanges)", final, current.size, current.exchanges)

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from archive.corpus.records import parse_since
 from archive.outlet.config import OutletConfig, OutletConfigError
-from archive.runs.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
+from archive.runs.report import (
+    EXIT_FAILED,
+    EXIT_LOCKED,
+    EXIT_STORE,
+    EXIT_USAGE,
+    summary_line,
+    worst_exit_status,
+)
 from archive.state.lock import LockHeld, RunLock
 from archive.store import open_store
 from archive.store.base import StoreError
@@ -26,6 +33,12 @@ to WARC files and every article's text to the corpus, then a run report in runs/
 
 On a terminal a progress line is shown; without one (cron) the command is quiet and
 prints a single summary line (key=value pairs) on stdout.
+
+Before its first request a run recovers what a killed earlier run of the outlet left
+behind (open WARC and corpus files, unpublished spool files): they are closed, published
+and entered in the state, and the summary line says recovered=N recovered_from=RUN.
+Exit status: 0 ok, 1 crashed, 2 usage, 3 store unusable (also a full disk), 4 uploads
+pending, 75 locked; with several outlets the most severe one.
 """
 
 
@@ -201,4 +214,4 @@ def run(args: argparse.Namespace) -> int:
     statuses = [int(r.get("exit_status", EXIT_FAILED)) for r in reports]
     if locked:
         statuses.append(EXIT_LOCKED)
-    return max(statuses) if statuses else EXIT_FAILED
+    return worst_exit_status(statuses)

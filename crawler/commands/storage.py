@@ -86,6 +86,7 @@ def run_sync(args: argparse.Namespace) -> int:
 
 @command
 def run_verify(args: argparse.Namespace) -> int:
+    from archive.state.leftovers import find_leftovers
     from archive.store.verify import verify_store
 
     with failing_with((StoreError, EXIT_USAGE)):
@@ -95,7 +96,8 @@ def run_verify(args: argparse.Namespace) -> int:
     with failing_with((StoreUnreachable, EXIT_STORE), (StoreError, EXIT_PROBLEMS)):
         if hasattr(store, "check_bucket"):
             store.check_bucket()
-        result = verify_store(store, deep=args.deep)
+        result = verify_store(store, deep=args.deep,
+                              leftovers=find_leftovers(store, args.store))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -17,6 +17,7 @@ from scrapy.utils.asyncio import create_looping_call
 
 from crawler.context import RunContext
 from crawler.distributed.coordinator import Coordinator
+from crawler.keepalive import KeepAlive
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -48,6 +49,7 @@ class DistributedCrawlExtension:
         self.crawler = crawler
         self._coordinator: Coordinator | None = None
         self.heartbeat: Any = None
+        self.keepalive: KeepAlive | None = None
         self.abandon = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
@@ -130,6 +132,10 @@ class DistributedCrawlExtension:
         coordinator.cancel_wake()
         if self.heartbeat is not None and self.heartbeat.running:
             self.heartbeat.stop()
+        # publishing blocks the reactor (S3 close can take minutes): beat from a thread
+        self.keepalive = KeepAlive(
+            lambda: coordinator.frontier.poll(coordinator.worker, coordinator.ttl_ms),
+            max(0.2, coordinator.ttl_ms / 3000)).start()
         self.abandon = not (reason in OK_REASONS or reason.startswith("closespider_"))
         if self.abandon:
             # nothing of this worker's results can be trusted to reach the store: keep its
@@ -141,6 +147,8 @@ class DistributedCrawlExtension:
 
     def after_report(self, spider, reason: str) -> None:
         coordinator = self.coordinator
+        if self.keepalive is not None:
+            self.keepalive.stop()
         try:
             outcome, requeued = coordinator.frontier.leave(coordinator.worker,
                                                            requeue=self.abandon)

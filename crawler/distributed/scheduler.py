@@ -19,7 +19,6 @@ from scrapy import Request
 from scrapy_redis.queue import Base as RedisQueueBase
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
-from crawler.context import RunContext
 from crawler.distributed.coordinator import FLIGHT, slot_key
 from crawler.distributed.extension import coordinator_of
 
@@ -42,12 +41,7 @@ class DistributedScheduler(RedisScheduler):
         return instance
 
     def open(self, spider) -> None:
-        context = RunContext.for_crawler(self.crawler)
-        if context._state is None and context.state_location not in (None, "", "off"):
-            from archive.state import open_state
-            from crawler.distributed.state import DeferredState
-
-            context._state = DeferredState(open_state(context.state_location))
+        # the state's writes wait for this worker's files: RunContext.state (both modes)
         self.coordinator = coordinator_of(self.crawler)
         super().open(spider)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from archive.store.base import StoreError
+from archive.store.faults import pause_point
 from archive.store.s3.config import StoreUnreachable, TransientError
 from archive.store.s3.spool import Spool, SpoolJob
 from archive.store.s3.uploader import UploadAborted, UploadResult, VerificationFailed
@@ -155,6 +156,7 @@ class UploadQueue:
             job.attempts += 1
             try:
                 self._ensure_ready()
+                pause_point("s3_upload")
                 result = self.uploader.upload(job.path, job.key, job.sha256, abort=self._abort)
             except UploadAborted as exc:
                 self._fail(job, str(exc), retry=False)
@@ -167,6 +169,7 @@ class UploadQueue:
             except StoreError as exc:
                 self._fail(job, str(exc), retry=False)
                 return
+            pause_point("s3_uploaded")
             job.path.unlink()
         with contextlib.suppress(FileNotFoundError):
             self.spool_files.sidecar(job.path).unlink()

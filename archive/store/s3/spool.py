@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from archive.store.base import StoredObject, StoreError, sha256_file
+from archive.store.faults import pause_point
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ class Spool:
             except OSError:  # another filesystem: copy, then remove the original
                 shutil.copy2(source, target)
                 source.unlink()
+        pause_point("spooled")  # the file is in the spool, its sidecar not yet
         size = target.stat().st_size
         job = SpoolJob(key=key, path=target, size=size, sha256=sha256 or sha256_file(target))
         self.write_sidecar(job)

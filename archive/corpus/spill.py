@@ -1,0 +1,77 @@
+"""Re-extraction's per-record bookkeeping on disk (flat memory at a million articles).
+
+``reextract`` groups every source record by the WARC that holds its capture, then, after
+extraction, writes the new records in order while chaining ``previous_sha256`` through
+the new hashes.  Held in dicts that is ~2.6 KB per article version; here it is a
+temporary SQLite database: one WARC's records are in memory at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;
+CREATE TABLE items (warc TEXT NOT NULL, seq INTEGER PRIMARY KEY, item TEXT NOT NULL);
+CREATE TABLE written (outlet TEXT NOT NULL, seq INTEGER PRIMARY KEY, id TEXT NOT NULL,
+                      version INTEGER NOT NULL, previous TEXT);
+CREATE TABLE hashes (id TEXT NOT NULL, version INTEGER NOT NULL, sha TEXT NOT NULL,
+                     PRIMARY KEY (id, version)) WITHOUT ROWID;
+"""
+
+
+class ReextractSpill:
+    """Source items by WARC (a read-only mapping: key -> list of items) and the order and
+    new hashes of the records written."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path)
+        self.db.executescript(_SCHEMA)
+        self._indexed = False
+
+    # ---- source items, grouped by WARC
+
+    def add(self, warc_key: str, item: dict[str, Any]) -> None:
+        self.db.execute("INSERT INTO items (warc, item) VALUES (?, ?)",
+                        (warc_key, json.dumps(item, ensure_ascii=False)))
+
+    def _index(self) -> None:
+        if not self._indexed:
+            self.db.execute("CREATE INDEX items_warc ON items (warc)")
+            self._indexed = True
+
+    def __iter__(self) -> Iterator[str]:
+        self._index()
+        return iter([row[0] for row in self.db.execute(
+            "SELECT DISTINCT warc FROM items ORDER BY warc")])
+
+    def __getitem__(self, warc_key: str) -> list[dict[str, Any]]:
+        self._index()
+        return [json.loads(item) for (item,) in self.db.execute(
+            "SELECT item FROM items WHERE warc = ? ORDER BY seq", (warc_key,))]
+
+    def __len__(self) -> int:
+        return self.db.execute("SELECT COUNT(DISTINCT warc) FROM items").fetchone()[0]
+
+    # ---- records written
+
+    def wrote(self, outlet: str, record_id: str, version: int, previous: str | None,
+              sha: str) -> None:
+        self.db.execute("INSERT INTO written (outlet, id, version, previous) VALUES "
+                        "(?, ?, ?, ?)", (outlet, record_id, version, previous))
+        self.db.execute("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?)",
+                        (record_id, version, sha))
+
+    def written(self, outlet: str) -> Iterator[tuple[str, int, str | None, str | None]]:
+        """(id, version, previous in the record, new hash of version - 1) in write order."""
+        yield from self.db.execute("""
+            SELECT w.id, w.version, w.previous, h.sha FROM written w
+            LEFT JOIN hashes h ON h.id = w.id AND h.version = w.version - 1
+            WHERE w.outlet = ? ORDER BY w.seq""", (outlet,))
+
+    def close(self) -> None:
+        self.db.close()

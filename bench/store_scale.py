@@ -1,0 +1,184 @@
+"""Benchmark: do the store commands stay flat as the archive grows? (issue 19)
+
+Generates synthetic stores directly (no crawl): WARCs written by ``archive.warc.writer``
+(small article pages, a legacy URL redirecting to every tenth article -- an alias key
+for the state rebuild -- and one feed per run)
+and one corpus file per crawl run of 50,000 articles, with run reports as manifests.
+Then runs each store command as the CLI in a child process and prints its wall time and
+the child's peak RSS (``wait4``), per size:
+
+    state rebuild, verify --deep, corpus export (parquet), wacz
+
+    python bench/store_scale.py [--sizes 10000,100000,300000] [--keep DIR] [--skip wacz]
+
+Target: peak RSS at the largest size within 1.2x of the smallest; time linear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from archive.corpus.records import CorpusWriter, encode_record  # noqa: E402
+from archive.runs.report import build_report, report_key, write_report  # noqa: E402
+from archive.store.base import LocalStore  # noqa: E402
+from archive.warc.cdxj import index_key_for, index_warc  # noqa: E402
+from archive.warc.writer import HttpExchange, WarcWriter  # noqa: E402
+
+HOST = "news.bench.test"
+PER_RUN = 50_000
+OUTLET_YAML = f"""name: bench
+start_urls: ['http://{HOST}/']
+feeds: ['http://{HOST}/rss']
+article_urls: ['/news/\\d+$', '/old/\\d+$']
+article_key:
+  - pattern: '/news/(?P<id>\\d+)'
+    key: 'a/{{id}}'
+language: eng
+"""
+WORDS = ("river council budget school market road court water energy health "
+         "election harvest bridge museum festival").split()
+
+
+def page(number: int) -> bytes:
+    words = " ".join(WORDS[(number + i) % len(WORDS)] for i in range(60))
+    return (f"<html><head><title>Story {number}</title><link rel=canonical "
+            f"href='http://{HOST}/news/{number}'></head><body><article><h1>Story "
+            f"{number}</h1><p>{words}.</p><p>{words[::-1]}.</p></article></body>"
+            "</html>").encode()
+
+
+def exchange(url: str, status: int, body: bytes, when: datetime,
+             headers: list[tuple[str, str]] | None = None) -> HttpExchange:
+    return HttpExchange(url=url, status=status, body=body, date=when,
+                        request_headers=[("Host", HOST), ("User-Agent", "bench")],
+                        response_headers=headers or [("Content-Type", "text/html")],
+                        ip_address="192.0.2.1")
+
+
+def generate(root: Path, articles: int) -> None:
+    """A store of ``articles`` articles in runs of PER_RUN, each run with its corpus file,
+    WARCs and report; written directly, as fast as the writers go."""
+    root.mkdir(parents=True, exist_ok=True)
+    store = LocalStore(root)
+    (root / "bench.yaml").write_text(OUTLET_YAML, encoding="utf-8")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for run, first in enumerate(range(0, articles, PER_RUN)):
+        started = start + timedelta(days=run)
+        run_id = f"{started:%Y%m%dT%H%M%SZ}-{run:06x}"
+        files: list = []
+
+        def closed(path: Path, key: str, sha256: str, files: list = files) -> None:
+            files.append(store.publish(path, key, sha256))  # and indexed, as a crawl does
+            index_key = index_key_for(key)
+            index_warc(path, store.path_for(index_key), filename=path.name)
+            files.append(store.publish(store.path_for(index_key), index_key))
+
+        warc = WarcWriter(root, "bench", f"bench-r{run}", "bench", max_size=64_000_000,
+                          on_closed=closed)
+        corpus = CorpusWriter(root, "bench", run_id, started)
+        when = started
+        warc.write_exchange(exchange(f"http://{HOST}/rss", 200, b"<rss/>" * 100, when,
+                                     [("Content-Type", "application/rss+xml"),
+                                      ("ETag", f'"feed-{run}"')]))
+        for number in range(first, min(first + PER_RUN, articles)):
+            when = started + timedelta(seconds=number - first)
+            url = f"http://{HOST}/news/{number}"
+            if number % 10 == 0:
+                warc.write_exchange(exchange(f"http://{HOST}/old/{number}", 301, b"", when,
+                                             [("Location", url)]))
+            body = page(number)
+            location = warc.write_exchange(exchange(url, 200, body, when))
+            corpus.write_line(encode_record({
+                "id": f"bench:a/{number}", "outlet": "bench", "url": url,
+                "canonical_url": url, "version": 1, "previous_sha256": None,
+                "content_sha256": f"{number:064x}", "fetched_at": when.isoformat(),
+                "published": None, "title": f"Story {number}", "text": body[200:600].decode(),
+                "language": "eng", "authors": [], "run_id": run_id, "http_status": 200,
+                "warc": location.to_dict()}))
+        warc.close()
+        path = corpus.close()
+        if path is not None:
+            files.append(store.publish(path, corpus.key))
+        report = build_report(run_id=run_id, outlet="bench", store_uri=str(root),
+                              started=started, stats={}, files=files,
+                              finish_reason="finished")
+        write_report(report, root / report_key("bench", run_id))
+
+
+def measure(args: list[str], cwd: Path) -> tuple[float, int, int]:
+    """(wall seconds, peak RSS in KB, exit status) of the CLI with ``args``."""
+    began = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.monotonic() - began, usage.ru_maxrss, proc.returncode
+
+
+def commands(store: Path, work: Path) -> dict[str, list[str]]:
+    return {
+        "state rebuild": ["state", "rebuild", "--store", str(store), "--state",
+                          str(work / "rebuilt.sqlite3"), "--outlet",
+                          str(store / "bench.yaml")],
+        "verify --deep": ["verify", "--store", str(store), "--deep"],
+        "corpus export": ["corpus", "export", "--store", str(store), "--format", "parquet",
+                          "--out", str(work / "export.parquet")],
+        "wacz": ["wacz", "--store", str(store), "--outlet", "bench", "--out",
+                 str(work / "bench.wacz")],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,300000")
+    parser.add_argument("--keep", metavar="DIR", help="keep the generated stores here")
+    parser.add_argument("--skip", action="append", default=[], help="a command to skip")
+    args = parser.parse_args()
+    base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="store-scale-"))
+    results: dict[str, dict[int, tuple[float, int, int]]] = {}
+    sizes = [int(size) for size in args.sizes.split(",")]
+    try:
+        for size in sizes:
+            store, work = base / f"store-{size}", base / f"work-{size}"
+            if not store.exists():
+                began = time.monotonic()
+                generate(store, size)
+                megabytes = sum(p.stat().st_size for p in store.rglob("*") if p.is_file()) / 1e6
+                print(f"generated {size} articles in {time.monotonic() - began:.1f} s "
+                      f"({megabytes:.0f} MB)", flush=True)
+            work.mkdir(parents=True, exist_ok=True)
+            for name, argv in commands(store, work).items():
+                if name in args.skip:
+                    continue
+                wall, rss, code = measure(argv, ROOT)
+                results.setdefault(name, {})[size] = (wall, rss, code)
+                print(f"{size:>8} {name:<14} {wall:8.1f} s {rss / 1024:8.1f} MB peak RSS "
+                      f"exit {code}", flush=True)
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+    print("\ncommand          " + "".join(f"{s:>22}" for s in sizes) + "   RSS ratio  time/article")
+    for name, by_size in results.items():
+        cells = "".join(f"{by_size[s][0]:9.1f} s {by_size[s][1] / 1024:7.0f} MB"
+                        if s in by_size else " " * 22 for s in sizes)
+        small, large = by_size[sizes[0]], by_size[sizes[-1]]
+        per = " / ".join(f"{by_size[s][0] / s * 1e3:.2f}" for s in sizes if s in by_size)
+        print(f"{name:<16} {cells}   {large[1] / small[1]:6.2f}x   {per} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
