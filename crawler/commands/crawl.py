@@ -200,10 +200,9 @@ def run(args: argparse.Namespace) -> int:
             return exc.exit_code
     for report in reports:
         print(summary_line(report), flush=True)
-        if report.get("status_reason") or report.get("status") == "failed":
-            reason = report.get("status_reason") or report.get("finish_reason") or "crashed"
-            print(f"newsarchive: {report['outlet']}: {report.get('status', 'failed')}: "
-                  f"{reason}", file=sys.stderr, flush=True)
+        if report.get("status") == "degraded":  # a failed run has said why already
+            print(f"newsarchive: {report['outlet']}: degraded: {report.get('status_reason')}",
+                  file=sys.stderr, flush=True)
     if args.report:
         text = json.dumps(reports if len(reports) > 1 else reports[0], indent=2,
                           ensure_ascii=False)
