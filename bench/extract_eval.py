@@ -39,6 +39,7 @@ import re
 import statistics
 import sys
 import time
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -75,8 +76,14 @@ EXTRACTORS: dict[str, Extractor] = {"trafilatura-precision": baseline, "newsarch
 
 # ---- metrics ---------------------------------------------------------------------------------
 
+def nfc(text: str) -> str:
+    """Texts and gold are compared in NFC: a page's decomposed "ü" and a composed one are
+    the same word, whichever form an extractor returns."""
+    return unicodedata.normalize("NFC", text or "")
+
+
 def shingles(text: str, n: int) -> Counter:
-    tokens = TOKEN_RE.findall(text or "")
+    tokens = TOKEN_RE.findall(nfc(text))
     if n == 1:
         return Counter(tokens)
     return Counter(tuple(tokens[i:i + n]) for i in range(max(1, len(tokens) - n + 1))
@@ -113,9 +120,9 @@ def prf(counts: list[tuple[float, float, float]]) -> tuple[float, float, float]:
 
 
 def snippet_counts(page: dict, pred: str) -> tuple[int, int, int, int]:
-    text = SPACE_RE.sub(" ", pred)
-    found = [SPACE_RE.sub(" ", s) in text for s in page["with"]]
-    leaked = [SPACE_RE.sub(" ", s) in text for s in page["without"]]
+    text = SPACE_RE.sub(" ", nfc(pred))
+    found = [SPACE_RE.sub(" ", nfc(s)) in text for s in page["with"]]
+    leaked = [SPACE_RE.sub(" ", nfc(s)) in text for s in page["without"]]
     return sum(found), sum(leaked), len(found) - sum(found), len(leaked) - sum(leaked)
 
 

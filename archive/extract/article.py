@@ -13,6 +13,8 @@ from archive.extract.extractor import EXTRACTOR_INFO, extract
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import normalize_url, record_id
 
+# per-page choices of the extractor that records carry in ``extractor.options``
+RECORDED_CHOICES = ("rung", "removed_blocks", "removed_fingerprints")
 RECORD_FIELDS = (
     "title", "authors", "published", "modified", "dateline", "section", "tags",
     "description", "image", "text", "word_count",
@@ -62,6 +64,16 @@ def build_record(page: dict[str, Any], outlet: OutletConfig, run_id: str) -> dic
         version=1,
         previous_sha256=None,
         warc=page.get("warc_record"),
-        extractor=EXTRACTOR_INFO,
+        extractor=record_extractor(fields),
     )
     return record
+
+
+def record_extractor(fields: dict[str, Any]) -> dict[str, Any]:
+    """``EXTRACTOR_INFO`` plus how this page's text was made, where it differs from the
+    default: the ladder rung taken (``rung``), the template blocks removed."""
+    made = {k: v for k, v in (fields.get("extraction") or {}).items()
+            if k in RECORDED_CHOICES and v and v != EXTRACTOR_INFO["options"].get(k)}
+    if not made:
+        return EXTRACTOR_INFO
+    return {**EXTRACTOR_INFO, "options": {**EXTRACTOR_INFO["options"], **made}}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+import unicodedata
 from typing import Any
 
 import trafilatura
@@ -25,7 +26,8 @@ from lxml.html import HtmlElement, HTMLParser, fromstring
 
 from archive.extract import bodytext
 from archive.extract.authors import clean_authors
-from archive.extract.bodytext import extract_paragraphs
+from archive.extract.blocks import leaf_blocks, prose_of
+from archive.extract.bodytext import extract_body, pruned_elements
 from archive.extract.charset import decode_html
 from archive.extract.dates import (
     date_from_url,
@@ -35,13 +37,8 @@ from archive.extract.dates import (
     parse_rfc822,
 )
 from archive.extract.languages import to_iso639_3
-from archive.extract.metadata import (
-    ARTICLE_TYPES,
-    PageMeta,
-    clean_space,
-    dom_bylines,
-    read_page_meta,
-)
+from archive.extract.metadata import PageMeta, clean_space, dom_bylines, read_page_meta
+from archive.extract.pagetype import is_listing, marked_article
 from archive.extract.textclean import clean_paragraphs, split_dateline, strip_header_lines
 from archive.outlet.config import OutletConfig
 
@@ -52,7 +49,8 @@ __version__ = "1.0"
 # pass, plus our own repairs (see archive.extract.bodytext) so a record says how its text was made
 EXTRACTOR_OPTIONS: dict[str, Any] = {
     "favor_precision": True, "include_comments": False, "include_tables": True,
-    "interior_fill": "default-mode pass", "closing_link_lists": "dropped",
+    "fast": True, "ladder": "precision>broad", "rung": "precision", "interior_fill": "dom blocks",
+    "closing_link_lists": "dropped", "unicode": "NFC",
 }
 CONFIGURABLE = frozenset({
     "favor_precision", "favor_recall", "include_comments", "include_tables", "include_images",
@@ -72,6 +70,9 @@ _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b
                  b"Rar!", b"7z\xbc\xaf", b"ID3", b"OggS", b"\x00\x00\x00")
 _PARSER = HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True,
                      remove_pis=True, huge_tree=True)
+# C0 control characters other than tab, newline and carriage return: libxml2 stops or
+# drops text at them, so one stray \x07 can empty a page
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _FIRST_TAG_RE = re.compile(r"<([A-Za-z][\w:.-]*)")
@@ -140,7 +141,7 @@ def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | 
         text = html
     else:
         return None
-    text = _XML_DECL_RE.sub("", text[:MAX_HTML_CHARS].replace("\x00", ""), count=1)
+    text = _XML_DECL_RE.sub("", _CONTROL_RE.sub("", text[:MAX_HTML_CHARS]), count=1)
     if not text.strip() or "<" not in text[:5000] or _root_tag(text) in _NOT_PAGE_ROOTS:
         return None
     try:
@@ -281,56 +282,12 @@ def _tags(values: list[str]) -> list[str]:
     return list(seen.values())[:50]
 
 
-def _teaser_keys(tree: HtmlElement) -> set[str]:
-    """Text keys of the summaries inside teasers: a small block with a linked h2-h4 + text."""
-    keys: set[str] = set()
-    seen: set[HtmlElement] = set()
-    for heading in tree.xpath("//h2[a[@href] or ancestor::a]|//h3[a[@href] or ancestor::a]"
-                              "|//h4[a[@href] or ancestor::a]")[:300]:
-        block = heading.getparent()
-        while block is not None and block.tag not in ("li", "article", "div", "section"):
-            block = block.getparent()
-        if block is None or block in seen:
-            continue
-        seen.add(block)
-        summaries = [e for e in block.iter("p", "span", "div") if e is not block]
-        if len(summaries) > 8:  # a big container, not one teaser
-            continue
-        for element in summaries:
-            key = _key(element.text_content())
-            if key:
-                keys.add(key)
-    return keys
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\W+", "", text.casefold())
-
-
-def _is_listing(tree: HtmlElement, meta: PageMeta, paragraphs: list[str]) -> bool:
-    """A page of teasers rather than an article (pages with article markup never are).
-
-    Two signals: most of the extracted text sits in teaser blocks (a linked headline plus a
-    summary), or news-please's linked-headlines test (most of >= 5 headings are links) on
-    a text with no real paragraph (article sidebars have linked headings too).
-    """
-    if meta.ld_types & ARTICLE_TYPES or meta.og_type == "article":
-        return False
-    teasers = _teaser_keys(tree)
-    if teasers:
-        in_teasers = sum(len(p) for p in paragraphs if _key(p) in teasers)
-        if in_teasers >= 0.5 * sum(len(p) for p in paragraphs):
-            return True
-    if any(len(p) >= LISTING_MAX_PARAGRAPH for p in paragraphs):
-        return False
-    headings = tree.xpath("//h1|//h2|//h3|//h4|//h5|//h6")
-    if len(headings) < 5:
-        return False
-    linked = sum(1 for h in headings if h.xpath(".//a[@href]") or h.getparent().tag == "a")
-    return linked / len(headings) > 0.65
-
-
 # ---- main ----------------------------------------------------------------------------------
+
+def nfc(text: str | None) -> str | None:
+    """NFC form: one spelling per word in the corpus whatever the page's encoder did."""
+    return unicodedata.normalize("NFC", text) if text else text
+
 
 def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
              encoding: str | None) -> dict[str, Any] | None:
@@ -338,23 +295,28 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
     if tree is None or len(tree) == 0:
         return None
     meta = read_page_meta(tree, url)
-    marked_article = bool(meta.ld_types & ARTICLE_TYPES) or meta.og_type == "article"
-    paragraphs = extract_paragraphs(tree, url, prune_xpaths=outlet.prune_xpaths if outlet
-                                    else None)
-    if not paragraphs or _is_listing(tree, meta, paragraphs):
+    prune = outlet.prune_xpaths if outlet else None
+    blocks = leaf_blocks(tree, pruned_elements(tree, prune))
+    body = extract_body(tree, url, blocks, prose_of(blocks), prune)
+    paragraphs = body.paragraphs
+    if not paragraphs:
         return None
-    title = choose_title(meta)
-    raw_authors = meta.authors or dom_bylines(tree)
+    published, modified = choose_dates(tree, meta, url, outlet)
+    if is_listing(tree, meta, paragraphs, published is not None, blocks):
+        return None
+    title = nfc(choose_title(meta))
+    raw_authors = meta.authors or dom_bylines(tree, meta.byline_candidates)
+    paragraphs = [nfc(p) or "" for p in paragraphs]
     paragraphs = strip_header_lines(paragraphs, [title, meta.h1, meta.html_title, *meta.titles],
                                     clean_authors(raw_authors))
     paragraphs = clean_paragraphs(paragraphs, outlet.drop_text if outlet else (),
                                   outlet.cut_text_at if outlet else ())
     dateline, paragraphs = split_dateline(paragraphs, outlet.dateline if outlet else None)
     text = "\n\n".join(paragraphs)
-    if len(text) < (MIN_TEXT_CHARS_MARKED if marked_article else MIN_TEXT_CHARS):
+    if len(text) < (MIN_TEXT_CHARS_MARKED if marked_article(meta) else MIN_TEXT_CHARS):
         return None
-    published, modified = choose_dates(tree, meta, url, outlet)
-    authors = clean_authors(raw_authors, outlet.author_clean if outlet else ())
+    authors = [nfc(a) or "" for a in clean_authors(raw_authors, outlet.author_clean if outlet
+                                                   else ())]
     return {
         "title": title,
         "authors": authors,
@@ -363,7 +325,7 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
         "dateline": dateline,
         "section": choose_section(tree, meta, outlet),
         "tags": _tags(meta.tags),
-        "description": _first(meta.descriptions),
+        "description": nfc(_first(meta.descriptions)),
         "image": _first(meta.images),
         "language": choose_language(url, outlet, meta),
         "canonical_url": meta.canonical or url,
@@ -371,6 +333,7 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
         "text": text,
         "word_count": len(text.split()),
         "paragraph_count": len(paragraphs),
+        "extraction": {"rung": body.rung, "filled_blocks": body.filled},
     }
 
 
