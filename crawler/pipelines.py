@@ -22,6 +22,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.corpus.records import CorpusWriter
+from archive.corpus.templating import TemplatePass
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
 from crawler.context import RunContext
@@ -38,11 +39,11 @@ def _init_worker(outlet: OutletConfig, run_id: str) -> None:
     import archive.extract.article  # noqa: F401  (pay the trafilatura import once per worker)
 
 
-def _build(page: dict[str, Any]) -> dict | None:
-    from archive.extract.article import build_record
+def _build(page: dict[str, Any]) -> tuple[dict | None, list[str | None]]:
+    from archive.extract.article import build_record_and_fingerprints
 
     assert _worker_outlet is not None
-    return build_record(page, _worker_outlet, _worker_run_id)
+    return build_record_and_fingerprints(page, _worker_outlet, _worker_run_id)
 
 
 def default_workers() -> int:
@@ -67,6 +68,7 @@ class ArticlePipeline:
         self.context: RunContext | None = None
         self.seen_ids: set[str] = set()
         self.closing = False
+        self.templating: TemplatePass | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -83,6 +85,8 @@ class ArticlePipeline:
         )
         self.writer = CorpusWriter(self.context.store.spool_dir, self.context.outlet.name,
                                    self.context.file_stem, self.context.started)
+        if self.crawler.settings.getbool("NEWSARCHIVE_TEMPLATES", True):
+            self.templating = TemplatePass(self.context.outlet, self.context.state)
 
     async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
         assert self.pool is not None and self.writer is not None and self.context is not None
@@ -99,7 +103,7 @@ class ArticlePipeline:
         if dataclasses.is_dataclass(page["warc_record"]):
             page["warc_record"] = dataclasses.asdict(page["warc_record"])
         try:
-            record = await asyncio.wrap_future(self.pool.submit(_build, page))
+            record, fingerprints = await asyncio.wrap_future(self.pool.submit(_build, page))
         except BrokenProcessPool as exc:
             # not a bad page: the workers cannot run at all (e.g. a missing dependency).
             # Going on would archive pages without a corpus; stop and say so.
@@ -127,17 +131,28 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/duplicates")
             raise DropItem(f"already extracted this run: {record['id']}", log_level="DEBUG")
         self.seen_ids.add(record["id"])
-        if state is not None and not self.apply_history(record, state):
+        ready = ([(record, item)] if self.templating is None
+                 else self.templating.accept(record, fingerprints, item))
+        written = {r["id"]: self.write(r, it) for r, it in ready}
+        if written.get(record["id"]) is False:
             raise DropItem(f"text unchanged: {record['id']}", log_level="DEBUG")
-        self.writer.write(record)
-        if state is not None:
-            self.remember(record, item, state)
-        self.stats.inc_value("newsarchive/articles")
         if self.max_articles and len(self.seen_ids) >= self.max_articles and not self.closing:
             self.closing = True
             # scheduled, not awaited: closing waits for the items in flight, this one included
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_articles"))
         return {"id": record["id"], "url": record["url"], "title": record["title"]}
+
+    def write(self, record: dict[str, Any], item: dict[str, Any]) -> bool:
+        """Version, write and remember one record; False when its text is unchanged."""
+        assert self.writer is not None and self.context is not None
+        state = self.context.state
+        if state is not None and not self.apply_history(record, state):
+            return False
+        self.writer.write(record)
+        if state is not None:
+            self.remember(record, item, state)
+        self.stats.inc_value("newsarchive/articles")
+        return True
 
     def remember(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:
         """Mark the article archived under its key and under every URL that led to it.
@@ -185,6 +200,11 @@ class ArticlePipeline:
     def close_spider(self, spider=None) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.templating is not None and self.writer is not None:
+            for record, item in self.templating.finish():  # records held at a cold start
+                self.write(record, item)
+            self.stats.set_value("newsarchive/template_blocks_removed",
+                                 self.templating.removed_blocks)
         if self.writer is not None and self.context is not None:
             path = self.writer.close()
             if path is not None:

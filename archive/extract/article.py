@@ -28,7 +28,14 @@ def content_sha256(title: str | None, text: str) -> str:
 
 
 def build_record(page: dict[str, Any], outlet: OutletConfig, run_id: str) -> dict | None:
-    """The corpus record for ``page`` (a spider ArticlePage item), or None if no article.
+    """The corpus record for ``page`` (a spider ArticlePage item), or None if no article."""
+    return build_record_and_fingerprints(page, outlet, run_id)[0]
+
+
+def build_record_and_fingerprints(page: dict[str, Any], outlet: OutletConfig, run_id: str
+                                  ) -> tuple[dict | None, list[str | None]]:
+    """The corpus record for ``page`` and the template fingerprints of its paragraphs (one
+    per paragraph of ``text``; see ``archive.extract.templates``), or (None, []).
 
     ``page`` carries: url, status, body (bytes), encoding, fetched_at, warc_record (a dict
     with key, filename, offset, length, record_id, payload_digest) and optional hints from
@@ -36,7 +43,7 @@ def build_record(page: dict[str, Any], outlet: OutletConfig, run_id: str) -> dic
     """
     fields = extract(page["body"], page["url"], outlet, encoding=page.get("encoding"))
     if not fields or not fields.get("text"):
-        return None
+        return None, []
     hints = page.get("hints") or {}
     canonical = fields.get("canonical_url")
     if canonical:
@@ -66,7 +73,7 @@ def build_record(page: dict[str, Any], outlet: OutletConfig, run_id: str) -> dic
         warc=page.get("warc_record"),
         extractor=record_extractor(fields),
     )
-    return record
+    return record, list((fields.get("extraction") or {}).get("fingerprints") or [])
 
 
 def record_extractor(fields: dict[str, Any]) -> dict[str, Any]:

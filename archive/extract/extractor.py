@@ -36,9 +36,12 @@ from archive.extract.dates import (
     parse_iso,
     parse_rfc822,
 )
+from archive.extract.furniture import is_generic_furniture, take_stamps
 from archive.extract.languages import to_iso639_3
 from archive.extract.metadata import PageMeta, clean_space, dom_bylines, read_page_meta
 from archive.extract.pagetype import is_listing, marked_article
+from archive.extract.templates import TemplateStore, page_fingerprints, template_allowlist
+from archive.extract.templates import apply as apply_templates
 from archive.extract.textclean import clean_paragraphs, split_dateline, strip_header_lines
 from archive.outlet.config import OutletConfig
 
@@ -81,14 +84,17 @@ _TITLE_SEPARATORS_RE = re.compile(r"\s+(?:\||-|–|—|::|·|•|/|»)\s+")
 
 
 def extract(html: bytes | str, url: str, outlet: OutletConfig | None = None, *,
-            encoding: str | None = None) -> dict[str, Any] | None:
+            encoding: str | None = None, templates: TemplateStore | None = None
+            ) -> dict[str, Any] | None:
     """Corpus fields of an article page, or None when it is not an article.
 
     ``encoding`` is the charset of the HTTP ``Content-Type`` header, if any: it is honoured
     unless the body is valid UTF-8 (a mis-declared Latin-1 header is common).
+    ``templates`` is the outlet's learnt template (``archive.extract.templates``): its
+    blocks are removed; ``extraction.fingerprints`` of the result are what it learns from.
     """
     try:
-        return _extract(html, url, outlet, encoding)
+        return _extract(html, url, outlet, encoding, templates)
     except Exception:  # noqa: BLE001 - the contract: bad input never raises
         LOGGER.warning("extraction failed for %s", url, exc_info=True)
         return None
@@ -290,7 +296,7 @@ def nfc(text: str | None) -> str | None:
 
 
 def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
-             encoding: str | None) -> dict[str, Any] | None:
+             encoding: str | None, templates: TemplateStore | None) -> dict[str, Any] | None:
     tree = parse_html(html, encoding)
     if tree is None or len(tree) == 0:
         return None
@@ -311,7 +317,18 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
                                     clean_authors(raw_authors))
     paragraphs = clean_paragraphs(paragraphs, outlet.drop_text if outlet else (),
                                   outlet.cut_text_at if outlet else ())
+    paragraphs = [p for p in paragraphs if not is_generic_furniture(p)]
+    paragraphs, stamped = take_stamps(paragraphs, outlet.date_order if outlet else "dmy",
+                                      outlet.date_formats if outlet else None,
+                                      outlet.timezone if outlet else None)
+    if stamped and (modified is None or stamped > modified):
+        modified = stamped
     dateline, paragraphs = split_dateline(paragraphs, outlet.dateline if outlet else None)
+    fingerprints = page_fingerprints(paragraphs, blocks)
+    removed: list[str] = []
+    if templates is not None:
+        paragraphs, fingerprints, removed = apply_templates(
+            paragraphs, fingerprints, templates, template_allowlist(outlet))
     text = "\n\n".join(paragraphs)
     if len(text) < (MIN_TEXT_CHARS_MARKED if marked_article(meta) else MIN_TEXT_CHARS):
         return None
@@ -333,7 +350,9 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
         "text": text,
         "word_count": len(text.split()),
         "paragraph_count": len(paragraphs),
-        "extraction": {"rung": body.rung, "filled_blocks": body.filled},
+        "extraction": {"rung": body.rung, "filled_blocks": body.filled,
+                       "fingerprints": fingerprints,  # one per paragraph, None if long
+                       "removed_blocks": len(removed), "removed_fingerprints": removed},
     }
 
 

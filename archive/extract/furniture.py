@@ -1,0 +1,71 @@
+"""Furniture every outlet has, removed with no per-outlet rule: comment guidelines, share
+bars, newsletter boxes, "Updated <date>" stamps.  Recurring furniture of one outlet that
+no pattern knows is learnt by ``archive.extract.templates``.
+
+Stamps are metadata, not text: a short leading or trailing "Updated/Last updated/Published
+<date>" line leaves the text and its date becomes ``modified``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from archive.extract.dates import find_visible_dates
+
+SHORT = 300  # a furniture line is shorter than this
+# comment guidelines and forms (English, German, French, Spanish, Turkish, Arabic, Sorani,
+# Kurmanji): whole short lines that speak about moderating or posting comments
+_COMMENT_POLICY_RE = re.compile(
+    r"moderates? (?:all )?(?:reader )?comments|comments? (?:are|is) (?:moderated|reviewed)|"
+    r"(?:community|comment(?:ing)?) (?:guidelines|policy|rules)|before (?:posting|commenting)|"
+    r"kommentare werden moderiert|commentaires sont modérés|comentarios (?:son|serán) moderados|"
+    r"yorumlar (?:denetlenir|moderasyon)|التعليقات (?:تخضع|للمراجعة)|"
+    r"کۆمێنت(?:ەکان|ێک)?[^.!?]{0,120}(?:چاودێری|پێداچوونەوە|ڕێنمایی|یاسا)|"
+    r"şîrove[^.!?]{0,80}(?:tên kontrolkirin|rêbaz)",
+    re.IGNORECASE)
+_SHARE_RE = re.compile(
+    r"^(?:share|share this(?: article| story)?|teilen|partager|compartir|paylaş|شارك|"
+    r"هاوبەشی(?:\s+بکە)?|parve bike)\b(?:\s*(?:on|via|:)?\s*(?:facebook|twitter|x|whatsapp|"
+    r"telegram|linkedin|email|e-mail|print|copy link)[\s,|/·•]*)*\W*$",
+    re.IGNORECASE)
+_NEWSLETTER_RE = re.compile(
+    r"(?:sign up|subscribe|register)\b.{0,80}\bnewsletter|newsletter\b.{0,80}"
+    r"\b(?:sign up|subscribe|inbox|every (?:morning|day|week))|"
+    r"newsletter abonnieren|abonnez-vous à (?:notre|la) newsletter|suscríbete a",
+    re.IGNORECASE)
+_STAMP_RE = re.compile(
+    r"^(?:last\s+)?(?:updated|modified|published|posted|aktualisiert|mis à jour|actualizado|"
+    r"güncellendi|son güncelleme|آخر تحديث|دوایین نوێکردنەوە|dawîn nûkirin)"
+    r"(?:\s+(?:on|at|am|le|el))?\s*:?\s*(?P<rest>.{4,60})$",
+    re.IGNORECASE)
+
+
+def is_generic_furniture(paragraph: str) -> bool:
+    """A short line that is furniture on any outlet."""
+    if len(paragraph) >= SHORT:
+        return False
+    return bool(_COMMENT_POLICY_RE.search(paragraph) or _SHARE_RE.match(paragraph)
+                or _NEWSLETTER_RE.search(paragraph))
+
+
+def take_stamps(paragraphs: list[str], order: str = "dmy", formats: list[str] | None = None,
+                tz_name: str | None = None) -> tuple[list[str], str | None]:
+    """Remove leading/trailing "Updated <date>" lines: (paragraphs, the latest stamp date).
+
+    Only the first two and last two paragraphs are looked at, and only lines whose rest is
+    a date that parses: "Published by the newsroom" stays text.
+    """
+    found: list[str] = []
+    drop: set[int] = set()
+    edges = {*range(min(2, len(paragraphs))), *range(max(0, len(paragraphs) - 2),
+                                                        len(paragraphs))}
+    for index in sorted(edges):
+        match = _STAMP_RE.match(paragraphs[index].strip())
+        if not match:
+            continue
+        dates = find_visible_dates(match["rest"], order, formats, tz_name)
+        if dates:
+            found.append(dates[0][1])
+            drop.add(index)
+    kept = [p for i, p in enumerate(paragraphs) if i not in drop]
+    return kept, max(found) if found else None
