@@ -9,9 +9,13 @@ or when the run ends, so no record is written before the store could know its fu
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+from pathlib import Path
 from typing import Any
 
-from archive.extract.article import content_sha256
+from archive.corpus.records import encode_record
 from archive.extract.templates import (
     TemplateStore,
     apply_to_record,
@@ -21,6 +25,7 @@ from archive.extract.templates import (
 from archive.outlet.config import OutletConfig
 from archive.state.templates import load_templates, save_templates
 
+logger = logging.getLogger(__name__)
 WARM_PAGES = 20  # pages the store must have seen before records pass straight through
 SAVE_EVERY = 50  # learnt pages between two saves of the store
 
@@ -32,11 +37,19 @@ class TemplatePass:
                  store: TemplateStore | None = None):
         self.outlet = outlet
         self.state = state
-        self.store = store if store is not None else load_templates(state, outlet.name)
+        self.store = store if store is not None else self._load()
         self.allow = template_allowlist(outlet)
         self.held: list[tuple[dict[str, Any], list[str | None], Any]] = []
         self.removed_blocks = 0
         self.cleaned_records = 0
+
+    def _load(self) -> TemplateStore:
+        try:
+            return load_templates(self.state, self.outlet.name)
+        except Exception as exc:  # noqa: BLE001 - the run learns from scratch instead
+            logger.warning("could not load the template store of %s: %s", self.outlet.name,
+                           exc)
+            return TemplateStore()
 
     @property
     def warm(self) -> bool:
@@ -57,9 +70,17 @@ class TemplatePass:
         return self._release()
 
     def save(self) -> None:
-        self.store = save_templates(self.state, self.outlet.name, self.store)
+        """Persist what was learnt; a state that cannot take it costs the learning of this
+        run, never its records."""
+        try:
+            self.store = save_templates(self.state, self.outlet.name, self.store)
+        except Exception as exc:  # noqa: BLE001 - sqlite3/redis errors alike
+            logger.warning("could not save the template store of %s: %s", self.outlet.name,
+                           exc)
 
     def _release(self) -> list[tuple[dict[str, Any], Any]]:
+        from archive.extract.article import content_sha256
+
         released = []
         for record, fingerprints, extra in self.held:
             if apply_to_record(record, fingerprints, self.store, self.allow):
@@ -69,3 +90,52 @@ class TemplatePass:
             released.append((record, extra))
         self.held = []
         return released
+
+
+def learn_fields(record: dict[str, Any], fingerprints: list[str | None]) -> dict[str, Any]:
+    """What the template store learns from a record (small enough to cross processes)."""
+    return {"section": record.get("section"), "published": record.get("published"),
+            "fetched_at": record.get("fetched_at"), "fingerprints": fingerprints}
+
+
+class StagedTemplates:
+    """``reextract``'s template pass: learn from every record of the outlet first (the
+    whole corpus: the store is as warm as it can be, and the result does not depend on
+    the order of the WARCs), then clean the staged records in one pass over the file."""
+
+    def __init__(self, outlet: OutletConfig):
+        self.store = TemplateStore()
+        self.allow = template_allowlist(outlet)
+        self.fingerprints: dict[tuple[str, int], list[str | None]] = {}
+        self.removed_blocks = 0
+
+    def learn(self, record_id: str, version: int, learned: dict[str, Any]) -> None:
+        fingerprints = learned.get("fingerprints") or []
+        self.fingerprints[(record_id, version)] = fingerprints
+        learn_record(self.store, {"id": record_id, **learned}, fingerprints)
+
+    def clean_staged(self, path: Path, new_sha: dict[tuple[str, int], str]) -> None:
+        """Rewrite the staged JSON lines at ``path`` without template paragraphs, keeping
+        ``new_sha`` (the content hashes versions chain on) in step."""
+        templates = set(self.store.templates())
+        if not templates or not path.exists():
+            return
+        from archive.extract.article import content_sha256  # trafilatura: only when needed
+
+        cleaned = path.with_suffix(".clean")
+        with open(path, encoding="utf-8", newline="") as src, \
+                open(cleaned, "w", encoding="utf-8", newline="") as out:
+            for line in src:
+                record = json.loads(line)
+                key = (record["id"], int(record["version"]))
+                fingerprints = self.fingerprints.get(key, [])
+                if templates.intersection(f for f in fingerprints if f) and apply_to_record(
+                        record, fingerprints, self.store, self.allow):
+                    record["content_sha256"] = content_sha256(record.get("title"),
+                                                              record["text"])
+                    new_sha[key] = record["content_sha256"]
+                    self.removed_blocks += len(
+                        record["extractor"]["options"]["removed_fingerprints"])
+                    line = encode_record(record)
+                out.write(line)
+        os.replace(cleaned, path)

@@ -36,7 +36,12 @@ from archive.extract.dates import (
     parse_iso,
     parse_rfc822,
 )
-from archive.extract.furniture import is_generic_furniture, take_stamps
+from archive.extract.furniture import (
+    drop_link_boxes,
+    is_generic_furniture,
+    stamp_in_blocks,
+    take_stamps,
+)
 from archive.extract.languages import to_iso639_3
 from archive.extract.metadata import PageMeta, clean_space, dom_bylines, read_page_meta
 from archive.extract.pagetype import is_listing, marked_article
@@ -313,16 +318,19 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
     title = nfc(choose_title(meta))
     raw_authors = meta.authors or dom_bylines(tree, meta.byline_candidates)
     paragraphs = [nfc(p) or "" for p in paragraphs]
+    paragraphs, stamped = take_stamps(paragraphs, outlet.date_order if outlet else "dmy",
+                                      outlet.date_formats if outlet else None,
+                                      outlet.timezone if outlet else None)
+    stamped = stamped or stamp_in_blocks(blocks, outlet.date_order if outlet else "dmy",
+                                         outlet.date_formats if outlet else None,
+                                         outlet.timezone if outlet else None)
+    if stamped and (modified is None or stamped > modified):
+        modified = stamped
     paragraphs = strip_header_lines(paragraphs, [title, meta.h1, meta.html_title, *meta.titles],
                                     clean_authors(raw_authors))
     paragraphs = clean_paragraphs(paragraphs, outlet.drop_text if outlet else (),
                                   outlet.cut_text_at if outlet else ())
-    paragraphs = [p for p in paragraphs if not is_generic_furniture(p)]
-    paragraphs, stamped = take_stamps(paragraphs, outlet.date_order if outlet else "dmy",
-                                      outlet.date_formats if outlet else None,
-                                      outlet.timezone if outlet else None)
-    if stamped and (modified is None or stamped > modified):
-        modified = stamped
+    paragraphs = drop_link_boxes([p for p in paragraphs if not is_generic_furniture(p)], blocks)
     dateline, paragraphs = split_dateline(paragraphs, outlet.dateline if outlet else None)
     fingerprints = page_fingerprints(paragraphs, blocks)
     removed: list[str] = []

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 
+from archive.extract.blocks import Block, key_of
 from archive.extract.dates import find_visible_dates
 
 SHORT = 300  # a furniture line is shorter than this
+BOX_HEADING = 60  # a related-links heading is at most this long...
+BOX_ITEMS = 2  # ...followed by at least this many list items that are links
+STAMP_MAX = 80  # a stamp line in the page is shorter than this
 # comment guidelines and forms (English, German, French, Spanish, Turkish, Arabic, Sorani,
 # Kurmanji): whole short lines that speak about moderating or posting comments
 _COMMENT_POLICY_RE = re.compile(
@@ -69,3 +73,43 @@ def take_stamps(paragraphs: list[str], order: str = "dmy", formats: list[str] | 
             drop.add(index)
     kept = [p for i, p in enumerate(paragraphs) if i not in drop]
     return kept, max(found) if found else None
+
+
+def stamp_in_blocks(blocks: list[Block], order: str = "dmy", formats: list[str] | None = None,
+                    tz_name: str | None = None) -> str | None:
+    """The latest "Updated <date>" stamp written anywhere in the page's own blocks (the
+    text extractor often drops the stamp line, but its date is still the page's)."""
+    found = []
+    for block in blocks:
+        if len(block.raw) > STAMP_MAX * 2 or block.furniture:
+            continue
+        match = _STAMP_RE.match(block.text) if len(block.text) < STAMP_MAX else None
+        if match:
+            dates = find_visible_dates(match["rest"], order, formats, tz_name)
+            if dates:
+                found.append(dates[0][1])
+    return max(found) if found else None
+
+
+def drop_link_boxes(paragraphs: list[str], blocks: list[Block]) -> list[str]:
+    """Remove "More from X" boxes anywhere in the text: a short heading without closing
+    punctuation followed by list items that are links on the page (related lists)."""
+    linked = {b.key for b in blocks if b.tag == "li" and b.link_share > 0.8}
+    if not linked:
+        return paragraphs
+    kept: list[str] = []
+    index = 0
+    while index < len(paragraphs):
+        paragraph = paragraphs[index]
+        if (len(paragraph) <= BOX_HEADING and not paragraph.startswith("- ")
+                and paragraph.rstrip()[-1:] not in ".!?;,:"):  # "Our picks:" opens text
+            end = index + 1
+            while (end < len(paragraphs) and paragraphs[end].startswith("- ")
+                   and key_of(paragraphs[end][2:]) in linked):
+                end += 1
+            if end - index - 1 >= BOX_ITEMS:
+                index = end
+                continue
+        kept.append(paragraph)
+        index += 1
+    return kept

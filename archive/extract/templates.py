@@ -4,7 +4,9 @@ A block's fingerprint is its element path without indices (``body>div>aside>p``)
 text with digits and month names masked, so "Last updated 3 May" and "Last updated 9 June"
 in the same place are one block.  A fingerprint is template when it was seen on at least
 ``MIN_PAGES`` pages and on ``SHARE`` of the outlet's pages, from at least two sections and
-two days: a block that recurs only within one section's day is news, not furniture.
+two days (a block that recurs only within one section's day is news, not furniture), and
+at one steady place in the text on most of them (the third paragraph, the last but one):
+a background sentence that a story series repeats moves around, furniture has a slot.
 
 Guards (a wrong rule must never cost text): the lead paragraph and long blocks are never
 dropped (the headline is not in the text), a per-outlet allowlist of regexes keeps
@@ -32,6 +34,8 @@ MIN_PAGES = 4  # a fingerprint seen on fewer pages is never template
 SHARE = 0.3  # ...nor one seen on a smaller share of the outlet's pages
 MIN_SECTIONS = 2
 MIN_DAYS = 2
+ANCHOR_SPAN = 6  # places are counted among this many paragraphs from either end
+ANCHOR_SHARE = 0.6  # a template block holds one place on at least this share of its pages
 LONG_BLOCK = 300  # a block this long is never dropped
 LEAD_MIN = 100  # the first paragraph at least this long is the lead: never dropped
 _DIGITS_RE = re.compile(r"\d+")
@@ -83,6 +87,27 @@ class Seen:
     pages: int = 0
     sections: set[str] = field(default_factory=set)
     days: set[str] = field(default_factory=set)
+    anchors: dict[str, int] = field(default_factory=dict)  # "s2" 3rd from start, "e0" last
+
+    @property
+    def steady(self) -> bool:
+        """Seen at one place in the text (counted from the start or the end) on most pages:
+        furniture has a slot in the template; a recurring background sentence wanders."""
+        return max(self.anchors.values(), default=0) >= ANCHOR_SHARE * self.pages
+
+
+def anchors_of(fingerprints: list[str | None]) -> dict[str, list[str]]:
+    """fingerprint -> its places among the first and last ``ANCHOR_SPAN`` paragraphs."""
+    places: dict[str, list[str]] = {}
+    total = len(fingerprints)
+    for index, fp in enumerate(fingerprints):
+        if not fp:
+            continue
+        if index < ANCHOR_SPAN:
+            places.setdefault(fp, []).append(f"s{index}")
+        if total - 1 - index < ANCHOR_SPAN:
+            places.setdefault(fp, []).append(f"e{total - 1 - index}")
+    return places
 
 
 @dataclass
@@ -96,25 +121,28 @@ class TemplateStore:
     pages: int = 0
     seen: dict[str, Seen] = field(default_factory=dict)
     page_ids: set[str] = field(default_factory=set)  # learn each article once
-    pending: list[tuple[str, list[str], str | None, str | None]] = field(default_factory=list)
+    pending: list[tuple[str, dict[str, list[str]], str | None, str | None]] = field(
+        default_factory=list)
 
     def learn(self, page_id: str, fingerprints: list[str | None], section: str | None,
               day: str | None) -> bool:
         """Count one page's fingerprints (once per page, whatever its repeats)."""
         if page_id in self.page_ids:
             return False
-        unique = sorted({f for f in fingerprints if f})
-        self._count(page_id, unique, section, day)
-        self.pending.append((page_id, unique, section, day))
+        places = {fp: [] for fp in fingerprints if fp} | anchors_of(fingerprints)
+        self._count(page_id, places, section, day)
+        self.pending.append((page_id, places, section, day))
         return True
 
-    def _count(self, page_id: str, unique: list[str], section: str | None,
+    def _count(self, page_id: str, places: dict[str, list[str]], section: str | None,
                day: str | None) -> None:
         self.page_ids.add(page_id)
         self.pages += 1
-        for fp in unique:
+        for fp, where in places.items():
             entry = self.seen.setdefault(fp, Seen())
             entry.pages += 1
+            for place in set(where):
+                entry.anchors[place] = entry.anchors.get(place, 0) + 1
             if section:
                 entry.sections.add(section)
             if day:
@@ -122,29 +150,29 @@ class TemplateStore:
 
     def merged_into(self, stored: TemplateStore) -> TemplateStore:
         """``stored`` plus this store's pending pages (those it does not know yet)."""
-        for page_id, unique, section, day in self.pending:
+        for page_id, places, section, day in self.pending:
             if page_id not in stored.page_ids:
-                stored._count(page_id, unique, section, day)
+                stored._count(page_id, places, section, day)
         return stored
 
     def is_template(self, fp: str | None) -> bool:
         entry = self.seen.get(fp) if fp else None
         return (entry is not None and entry.pages >= MIN_PAGES
                 and entry.pages >= SHARE * self.pages and len(entry.sections) >= MIN_SECTIONS
-                and len(entry.days) >= MIN_DAYS)
+                and len(entry.days) >= MIN_DAYS and entry.steady)
 
     def templates(self) -> list[str]:
         return sorted(fp for fp in self.seen if self.is_template(fp))
 
     def to_dict(self) -> dict[str, Any]:
         return {"pages": self.pages, "page_ids": sorted(self.page_ids),
-                "seen": {fp: [s.pages, sorted(s.sections), sorted(s.days)]
+                "seen": {fp: [s.pages, sorted(s.sections), sorted(s.days), s.anchors]
                          for fp, s in self.seen.items()}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TemplateStore:
         return cls(pages=int(data.get("pages", 0)), page_ids=set(data.get("page_ids", [])),
-                   seen={fp: Seen(v[0], set(v[1]), set(v[2]))
+                   seen={fp: Seen(v[0], set(v[1]), set(v[2]), dict(v[3]) if len(v) > 3 else {})
                          for fp, v in (data.get("seen") or {}).items()})
 
 

@@ -25,6 +25,14 @@ CREATE TABLE IF NOT EXISTS extract_templates (
 REDIS_RETRIES = 20
 
 
+def _backend(state: Any) -> Any:
+    """The SQLite or Redis state under wrappers such as the distributed worker's deferred
+    state (whose hold-back is for facts pointing into the store; a template is not one)."""
+    while state is not None and hasattr(state, "inner"):
+        state = state.inner
+    return state
+
+
 def _redis_key(state: Any, outlet: str) -> str:
     return f"{{{state.prefix}:{outlet}}}:tpl"
 
@@ -41,6 +49,7 @@ def _decode(raw: str | bytes | None) -> TemplateStore:
 
 def load_templates(state: Any, outlet: str) -> TemplateStore:
     """The outlet's stored template (empty when none is stored or the state has none)."""
+    state = _backend(state)
     if state is None:
         return TemplateStore()
     if _is_redis(state):
@@ -57,12 +66,15 @@ def load_templates(state: Any, outlet: str) -> TemplateStore:
 
 def save_templates(state: Any, outlet: str, store: TemplateStore) -> TemplateStore:
     """Merge the store's pending pages into the stored one; returns the merged store."""
+    state = _backend(state)
     if state is None or not store.pending:
         return store
     if _is_redis(state):
         merged = _save_redis(state, outlet, store)
-    else:
+    elif getattr(state, "_db", None) is not None:
         merged = _save_sqlite(state, outlet, store)
+    else:
+        return store  # a state that keeps no templates: the run learns on its own
     merged.pending = []
     return merged
 
@@ -107,7 +119,8 @@ def _save_redis(state: Any, outlet: str, store: TemplateStore) -> TemplateStore:
 
 def clear_templates(state: Any, outlet: str) -> None:
     """Forget the outlet's template (a wrong template is undone by re-extraction after)."""
-    if state is None:
+    state = _backend(state)
+    if state is None or not (_is_redis(state) or getattr(state, "_db", None) is not None):
         return
     if _is_redis(state):
         state.client.delete(_redis_key(state, outlet))
