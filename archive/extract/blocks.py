@@ -51,16 +51,27 @@ def weight(text: str) -> int:
 class Block:
     """One leaf text block of the page; the costlier views are computed on first use."""
 
-    __slots__ = ("_link_share", "_text", "element", "furniture", "key", "raw", "tag")
+    __slots__ = ("_cache", "_furniture", "_link_share", "_text", "element", "key", "raw",
+                 "tag")
 
-    def __init__(self, element: HtmlElement, raw: str, key: str, furniture: bool) -> None:
+    def __init__(self, element: HtmlElement, raw: str, key: str,
+                 cache: dict[HtmlElement, bool]) -> None:
         self.element = element
         self.raw = raw
         self.key = key
         self.tag: str = element.tag
-        self.furniture = furniture  # inside a container that is furniture on any site
+        self._cache = cache  # furniture verdicts of the page's containers, shared
+        self._furniture: bool | None = None
         self._text: str | None = None
         self._link_share: float | None = None
+
+    @property
+    def furniture(self) -> bool:
+        """Inside a container that is furniture on any site (asked only where it matters:
+        the ancestor walk is the costliest part of the block view)."""
+        if self._furniture is None:
+            self._furniture = _furniture_context(self.element, self._cache)
+        return self._furniture
 
     @property
     def text(self) -> str:
@@ -76,8 +87,8 @@ class Block:
     def link_share(self) -> float:
         """Share of the block's text that is link text."""
         if self._link_share is None:
-            linked = sum(len(key_of(a.text_content())) for a in self.element.iter("a"))
-            self._link_share = min(1.0, linked / len(self.key))
+            linked = sum(len(a.text_content().strip()) for a in self.element.iter("a"))
+            self._link_share = min(1.0, linked / max(1, len(self.text))) if linked else 0.0
         return self._link_share
 
     @property
@@ -86,9 +97,9 @@ class Block:
 
     @property
     def is_prose(self) -> bool:
-        return (not self.furniture and self.tag in _PROSE_TAGS
-                and len(self.key) >= PROSE_MIN_WEIGHT // 2
-                and weight(self.raw) >= PROSE_MIN_WEIGHT and self.link_share < 0.3)
+        return (self.tag in _PROSE_TAGS and len(self.key) >= PROSE_MIN_WEIGHT // 2
+                and weight(self.raw) >= PROSE_MIN_WEIGHT and self.link_share < 0.3
+                and not self.furniture)
 
 
 def _furniture_context(element: HtmlElement, cache: dict[HtmlElement, bool]) -> bool:
@@ -140,7 +151,7 @@ def leaf_blocks(tree: HtmlElement, pruned: frozenset[HtmlElement] = frozenset()
         raw = element.text_content()
         key = key_of(raw)
         if key:
-            blocks.append(Block(element, raw, key, _furniture_context(element, cache)))
+            blocks.append(Block(element, raw, key, cache))
     return blocks
 
 

@@ -8,7 +8,7 @@ set (``bench/extract_eval.py``); everything here is generic (per-site rules are 
    jusText comparison: that comparison doubles the cost and changes the result on a few
    pages only, which the ladder catches).
 2. **ladder** - when the precision pass keeps too little of the page's own prose (a short
-   text, or under half of the main prose block seen in the DOM), trafilatura's default mode
+   text, or under a quarter of the main prose block seen in the DOM), trafilatura's default mode
    with its comparison runs, and its result is taken when it is clearly longer.  Which rung
    made the text is returned, and records carry it in ``extractor.options``.
 3. **interior fill** - precision mode drops link-rich list items, Q&A lines and quote boxes
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -41,7 +42,7 @@ PRECISION_OPTIONS = {"favor_precision": True, "include_comments": False,
 # the ladder's broader rung: trafilatura's default mode with its readability/jusText comparison
 DEFAULT_OPTIONS = {"include_comments": False, "include_tables": True, "with_metadata": False}
 LADDER_MIN_WEIGHT = 250  # a precision text shorter than this always tries the broader rung
-LADDER_PROSE_SHARE = 0.5  # ...and so does one under this share of the page's main prose
+LADDER_PROSE_SHARE = 0.25  # ...and so does one under this share of the page's main prose
 LADDER_GAIN = 1.5  # the broader text is taken when at least this many times as long
 TRAILING_LINK_DENSITY = 0.4  # mean share of link text in a closing "more stories" list
 _BLOCK_TAGS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "div", "td", "dd", "dt",
@@ -139,13 +140,19 @@ def _too_little(size: int, prose: Prose) -> bool:
 
 
 def extract_body(tree: HtmlElement, url: str, blocks: list[Block], prose: Prose,
-                 prune_xpaths: list[str] | None = None) -> Body:
-    """Paragraphs of the main text, in reading order (no title, no comments)."""
+                 prune_xpaths: list[str] | None = None,
+                 whole: Callable[[], HtmlElement | None] | None = None) -> Body:
+    """Paragraphs of the main text, in reading order (no title, no comments).
+
+    ``whole`` gives the page as parsed, before the caller stripped its chrome: the broader
+    rung's readability/jusText comparison finds articles that sites put in an <aside>."""
     paragraphs = _run(tree, url, prune_xpaths, PRECISION_OPTIONS)
     rung, filled = "precision", 0
     size = weight("".join(paragraphs))
     if _too_little(size, prose):
-        broad = _run(tree, url, prune_xpaths, DEFAULT_OPTIONS)
+        source = whole() if whole is not None else None
+        broad = _run(source if source is not None else tree, url, prune_xpaths,
+                     DEFAULT_OPTIONS)
         if weight("".join(broad)) >= max(LADDER_GAIN * size, LADDER_MIN_WEIGHT):
             paragraphs, rung = broad, "broad"
     if rung == "precision":

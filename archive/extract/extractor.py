@@ -295,6 +295,24 @@ def _tags(values: list[str]) -> list[str]:
 
 # ---- main ----------------------------------------------------------------------------------
 
+# elements trafilatura deletes whole in every mode but recall (its MANUALLY_CLEANED) and
+# that nothing after the metadata reads; <head>, <time>, <form> and <header> stay
+_CHROME = ("script", "style", "noscript", "svg", "template", "aside", "footer", "nav",
+           "iframe", "embed", "object", "figure", "picture", "video", "audio", "canvas",
+           "map", "menu", "button", "select", "textarea")
+
+
+def strip_chrome(tree: HtmlElement) -> None:
+    """Remove scripts, styles and page chrome once the metadata is read (JSON-LD stays:
+    trafilatura reads it): every later pass, trafilatura's three tree copies included,
+    walks less, and trafilatura would delete the same elements itself."""
+    for element in list(tree.iter(*_CHROME)):
+        if element.tag == "script" and "ld+json" in (element.get("type") or ""):
+            continue
+        if element.getparent() is not None:
+            element.drop_tree()  # keeps the tail text
+
+
 def nfc(text: str | None) -> str | None:
     """NFC form: one spelling per word in the corpus whatever the page's encoder did."""
     return unicodedata.normalize("NFC", text) if text else text
@@ -306,17 +324,19 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
     if tree is None or len(tree) == 0:
         return None
     meta = read_page_meta(tree, url)
+    # what is read from the whole page comes first: the chrome goes before the text passes
+    published, modified = choose_dates(tree, meta, url, outlet)
+    raw_authors = meta.authors or dom_bylines(tree, meta.byline_candidates)
+    section = choose_section(tree, meta, outlet)
+    strip_chrome(tree)
     prune = outlet.prune_xpaths if outlet else None
     blocks = leaf_blocks(tree, pruned_elements(tree, prune))
-    body = extract_body(tree, url, blocks, prose_of(blocks), prune)
+    body = extract_body(tree, url, blocks, prose_of(blocks), prune,
+                        whole=lambda: parse_html(html, encoding))
     paragraphs = body.paragraphs
-    if not paragraphs:
-        return None
-    published, modified = choose_dates(tree, meta, url, outlet)
-    if is_listing(tree, meta, paragraphs, published is not None, blocks):
+    if not paragraphs or is_listing(tree, meta, paragraphs, published is not None, blocks):
         return None
     title = nfc(choose_title(meta))
-    raw_authors = meta.authors or dom_bylines(tree, meta.byline_candidates)
     paragraphs = [nfc(p) or "" for p in paragraphs]
     paragraphs, stamped = take_stamps(paragraphs, outlet.date_order if outlet else "dmy",
                                       outlet.date_formats if outlet else None,
@@ -348,7 +368,7 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
         "published": published,
         "modified": modified,
         "dateline": dateline,
-        "section": choose_section(tree, meta, outlet),
+        "section": section,
         "tags": _tags(meta.tags),
         "description": nfc(_first(meta.descriptions)),
         "image": _first(meta.images),

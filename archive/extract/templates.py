@@ -47,8 +47,10 @@ _SPACE_RE = re.compile(r"\s+")
 
 def mask(text: str) -> str:
     """Text with digits and month names masked: dated variants of one block compare equal."""
-    text = _MONTHS_RE.sub("M", text.casefold())
-    return _SPACE_RE.sub(" ", _DIGITS_RE.sub("0", text)).strip()
+    text = text.casefold()
+    if _DIGITS_RE.search(text):  # month names only matter in dates, and dates have digits
+        text = _DIGITS_RE.sub("0", _MONTHS_RE.sub("M", text))
+    return _SPACE_RE.sub(" ", text).strip()
 
 
 def element_path(block: Block | None) -> str:
