@@ -238,11 +238,22 @@ def _show_losses(per_page: dict[str, dict[str, float]], show: int) -> None:
 
 
 def evaluate_sets(show: int, rounds: int = 1) -> None:
+    cpu: dict[str, float] = dict.fromkeys(EXTRACTORS, 0.0)
+    empty: dict[str, int] = dict.fromkeys(EXTRACTORS, 0)
+    count = 0
     for filename, reporter in (("newspaper4k.jsonl.gz", report_gold),
                                ("trafilatura.jsonl.gz", report_snippets)):
         pages = load(filename)
         outputs, timings = run(EXTRACTORS, pages, rounds)
         reporter(filename.split(".")[0], pages, outputs, timings, show)
+        count += len(pages)
+        for name in EXTRACTORS:
+            cpu[name] += timings[name] * len(pages) / 1000
+            empty[name] += empties(pages, outputs, name)
+    print(f"\n== both sets: {count} pages")
+    print(f"{'extractor':<24}{'pages/CPU-s':>13}{'empty':>7}")
+    for name in EXTRACTORS:
+        print(f"{name:<24}{count / cpu[name]:>13.1f}{empty[name]:>7}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -338,14 +338,14 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
         return None
     title = nfc(choose_title(meta))
     paragraphs = [nfc(p) or "" for p in paragraphs]
-    paragraphs, stamped = take_stamps(paragraphs, outlet.date_order if outlet else "dmy",
-                                      outlet.date_formats if outlet else None,
-                                      outlet.timezone if outlet else None)
-    stamped = stamped or stamp_in_blocks(blocks, outlet.date_order if outlet else "dmy",
-                                         outlet.date_formats if outlet else None,
-                                         outlet.timezone if outlet else None)
+    order, formats = (outlet.date_order, outlet.date_formats) if outlet else ("dmy", None)
+    tz_name = outlet.timezone if outlet else None
+    paragraphs, stamps = take_stamps(paragraphs, order, formats, tz_name)
+    stamped = stamps.modified or stamp_in_blocks(blocks, order, formats, tz_name)
     if stamped and (modified is None or stamped > modified):
         modified = stamped
+    if stamps.published and (published is None or published == date_from_url(url)):
+        published = stamps.published
     paragraphs = strip_header_lines(paragraphs, [title, meta.h1, meta.html_title, *meta.titles],
                                     clean_authors(raw_authors))
     paragraphs = clean_paragraphs(paragraphs, outlet.drop_text if outlet else (),

@@ -2,13 +2,15 @@
 bars, newsletter boxes, "Updated <date>" stamps.  Recurring furniture of one outlet that
 no pattern knows is learnt by ``archive.extract.templates``.
 
-Stamps are metadata, not text: a short leading or trailing "Updated/Last updated/Published
-<date>" line leaves the text and its date becomes ``modified``.
+Stamps are metadata, not text: a short leading or trailing "Updated/Last updated <date>"
+line leaves the text and its date becomes ``modified`` ("Published <date>" leaves too, and
+gives ``published`` when the page's markup has none).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from archive.extract.blocks import Block, key_of
 from archive.extract.dates import find_visible_dates
@@ -38,10 +40,11 @@ _NEWSLETTER_RE = re.compile(
     r"newsletter abonnieren|abonnez-vous à (?:notre|la) newsletter|suscríbete a",
     re.IGNORECASE)
 _STAMP_RE = re.compile(
-    r"^(?:last\s+)?(?:updated|modified|published|posted|aktualisiert|mis à jour|actualizado|"
-    r"güncellendi|son güncelleme|آخر تحديث|دوایین نوێکردنەوە|dawîn nûkirin)"
-    r"(?:\s+(?:on|at|am|le|el))?\s*:?\s*(?P<rest>.{4,60})$",
-    re.IGNORECASE)
+    r"^(?:last\s+)?(?:updated|modified|(?P<first>published|posted)|aktualisiert|"
+    r"mis\s+à\s+jour|actualizado|güncellendi|son\s+güncelleme|آخر\s+تحديث|"
+    r"دوایین\s+نوێکردنەوە|dawîn\s+nûkirin)(?:\s+(?:on|at|am|le|el))?\s*:?\s*"
+    r"(?P<rest>.{4,60})$",
+    re.IGNORECASE | re.DOTALL)
 
 
 def is_generic_furniture(paragraph: str) -> bool:
@@ -52,14 +55,23 @@ def is_generic_furniture(paragraph: str) -> bool:
                 or _NEWSLETTER_RE.search(paragraph))
 
 
+@dataclass
+class Stamps:
+    """Dates taken from stamp lines: the latest "Updated" one, the first "Published" one."""
+
+    modified: str | None = None
+    published: str | None = None
+
+
 def take_stamps(paragraphs: list[str], order: str = "dmy", formats: list[str] | None = None,
-                tz_name: str | None = None) -> tuple[list[str], str | None]:
-    """Remove leading/trailing "Updated <date>" lines: (paragraphs, the latest stamp date).
+                tz_name: str | None = None) -> tuple[list[str], Stamps]:
+    """Remove leading/trailing "Updated/Published <date>" lines: (paragraphs, their dates).
 
     Only the first two and last two paragraphs are looked at, and only lines whose rest is
     a date that parses: "Published by the newsroom" stays text.
     """
-    found: list[str] = []
+    updated: list[str] = []
+    stamps = Stamps()
     drop: set[int] = set()
     edges = {*range(min(2, len(paragraphs))), *range(max(0, len(paragraphs) - 2),
                                                         len(paragraphs))}
@@ -69,10 +81,14 @@ def take_stamps(paragraphs: list[str], order: str = "dmy", formats: list[str] | 
             continue
         dates = find_visible_dates(match["rest"], order, formats, tz_name)
         if dates:
-            found.append(dates[0][1])
+            if match["first"]:
+                stamps.published = stamps.published or dates[0][1]
+            else:
+                updated.append(dates[0][1])
             drop.add(index)
+    stamps.modified = max(updated) if updated else None
     kept = [p for i, p in enumerate(paragraphs) if i not in drop]
-    return kept, max(found) if found else None
+    return kept, stamps
 
 
 def stamp_in_blocks(blocks: list[Block], order: str = "dmy", formats: list[str] | None = None,
@@ -81,10 +97,11 @@ def stamp_in_blocks(blocks: list[Block], order: str = "dmy", formats: list[str] 
     text extractor often drops the stamp line, but its date is still the page's)."""
     found = []
     for block in blocks:
-        if len(block.raw) > STAMP_MAX * 2 or block.furniture:
+        if len(block.raw) > STAMP_MAX * 2:
             continue
-        match = _STAMP_RE.match(block.text) if len(block.text) < STAMP_MAX else None
-        if match:
+        text = block.raw.strip()
+        match = _STAMP_RE.match(text) if len(text) < STAMP_MAX else None
+        if match and not match["first"] and not block.furniture:
             dates = find_visible_dates(match["rest"], order, formats, tz_name)
             if dates:
                 found.append(dates[0][1])
@@ -94,6 +111,8 @@ def stamp_in_blocks(blocks: list[Block], order: str = "dmy", formats: list[str] 
 def drop_link_boxes(paragraphs: list[str], blocks: list[Block]) -> list[str]:
     """Remove "More from X" boxes anywhere in the text: a short heading without closing
     punctuation followed by list items that are links on the page (related lists)."""
+    if sum(1 for p in paragraphs if p.startswith("- ")) < BOX_ITEMS:
+        return paragraphs
     linked = {b.key for b in blocks if b.tag == "li" and b.link_share > 0.8}
     if not linked:
         return paragraphs
