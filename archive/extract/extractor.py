@@ -311,6 +311,10 @@ def strip_chrome(tree: HtmlElement) -> None:
             continue
         if element.getparent() is not None:
             element.drop_tree()  # keeps the tail text
+    for element in list(tree.iter("header")):  # site headers; some articles sit in one
+        if (element.getparent() is not None and element.find(".//h1") is None
+                and element.find(".//p") is None):
+            element.drop_tree()
 
 
 def nfc(text: str | None) -> str | None:

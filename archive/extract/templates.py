@@ -53,16 +53,23 @@ def mask(text: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
-def element_path(block: Block | None) -> str:
-    """Tag path from ``body`` to the block, without indices (``?`` when not in the DOM)."""
+def element_path(block: Block | None, cache: dict | None = None) -> str:
+    """Tag path from ``body`` to the block, without indices (``?`` when not in the DOM).
+    ``cache`` maps a parent element to its path, for the blocks of one page."""
     if block is None:
         return "?"
-    tags = [block.tag]
+    parent = block.element.getparent()
+    if cache is not None and parent in cache:
+        return f"{cache[parent]}>{block.tag}"
+    tags = []
     for ancestor in block.element.iterancestors():
         if ancestor.tag in ("body", "html"):
             break
         tags.append(str(ancestor.tag))
-    return ">".join(reversed(tags))
+    prefix = ">".join(reversed(tags))
+    if cache is not None and parent is not None:
+        cache[parent] = prefix
+    return f"{prefix}>{block.tag}" if prefix else block.tag
 
 
 def fingerprint(path: str, text: str) -> str:
@@ -75,12 +82,13 @@ def page_fingerprints(paragraphs: list[str], blocks: list[Block]) -> list[str | 
     for block in blocks:
         by_key.setdefault(block.key, block)
     result: list[str | None] = []
+    paths: dict = {}
     for paragraph in paragraphs:
         text = paragraph.removeprefix("- ")
         if len(text) >= LONG_BLOCK:
             result.append(None)
             continue
-        result.append(fingerprint(element_path(by_key.get(key_of(text))), text))
+        result.append(fingerprint(element_path(by_key.get(key_of(text)), paths), text))
     return result
 
 
