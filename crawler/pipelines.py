@@ -131,8 +131,11 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/duplicates")
             raise DropItem(f"already extracted this run: {record['id']}", log_level="DEBUG")
         self.seen_ids.add(record["id"])
-        ready = ([(record, item)] if self.templating is None
-                 else self.templating.accept(record, fingerprints, item))
+        if self.templating is None:
+            ready = [(record, item)]
+        else:  # a held record keeps only what remembering it needs, not the page body
+            slim = {k: item.get(k) for k in ("url", "request_url")}
+            ready = self.templating.accept(record, fingerprints, slim)
         written = {r["id"]: self.write(r, it) for r, it in ready}
         if written.get(record["id"]) is False:
             raise DropItem(f"text unchanged: {record['id']}", log_level="DEBUG")

@@ -89,6 +89,14 @@ def test_a_block_is_template_only_across_pages_sections_days_and_at_one_place():
     assert again.templates() == store.templates() == ["box"]
 
 
+def test_compaction_forgets_single_sightings_and_keeps_templates():
+    store = TemplateStore()
+    learn(store, 8, sections=3, days=3)
+    store.compact(max_entries=5, max_ids=4)
+    assert set(store.seen) == {"box"} and store.is_template("box")
+    assert len(store.page_ids) == 4
+
+
 def test_guards_keep_the_lead_long_blocks_and_the_allowlist():
     from archive.extract.templates import apply
 

@@ -36,6 +36,8 @@ MIN_SECTIONS = 2
 MIN_DAYS = 2
 ANCHOR_SPAN = 6  # places are counted among this many paragraphs from either end
 ANCHOR_SHARE = 0.6  # a template block holds one place on at least this share of its pages
+MAX_ENTRIES = 50_000  # fingerprints kept before the single sightings are dropped
+MAX_IDS = 200_000  # page ids kept (to learn each page once)
 LONG_BLOCK = 300  # a block this long is never dropped
 LEAD_MIN = 100  # the first paragraph at least this long is the lead: never dropped
 _DIGITS_RE = re.compile(r"\d+")
@@ -164,6 +166,16 @@ class TemplateStore:
             if page_id not in stored.page_ids:
                 stored._count(page_id, places, section, day)
         return stored
+
+    def compact(self, max_entries: int = MAX_ENTRIES, max_ids: int = MAX_IDS) -> None:
+        """Bound the store: most fingerprints are content seen once, and stay so.  Beyond
+        ``max_entries`` those seen on a single page are forgotten (a template recurs long
+        before the next compaction); beyond ``max_ids`` the oldest half of the page ids goes
+        (a page learnt again counts in one section only, which no template rule accepts)."""
+        if len(self.seen) > max_entries:
+            self.seen = {fp: s for fp, s in self.seen.items() if s.pages > 1}
+        if len(self.page_ids) > max_ids:
+            self.page_ids = set(sorted(self.page_ids)[len(self.page_ids) // 2:])
 
     def is_template(self, fp: str | None) -> bool:
         entry = self.seen.get(fp) if fp else None
