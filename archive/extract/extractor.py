@@ -2,13 +2,16 @@
 
 The contract (DESIGN.md "Extraction API"): ``extract(html, url, outlet=None)`` is a pure
 function, importable in worker processes, that never raises on bad input and returns None
-for pages that are not articles.  The text comes from trafilatura in precision mode with
-comments off (its best setting for clean corpora), then:
+for pages that are not articles.  One parse (C0 controls removed first), then:
 
-* ``archive.extract.bodytext`` repairs trafilatura's known misses (see there);
-* ``archive.extract.textclean`` drops furniture paragraphs, cuts comment areas, takes off datelines;
-* ``archive.extract.metadata`` reads JSON-LD / ``<meta>`` / byline markup, machine-readable dates
-  first, visible dates only in the outlet's ``date_order``;
+* ``archive.extract.metadata`` reads JSON-LD / ``<meta>`` / byline markup once, machine-readable
+  dates first, visible dates only in the outlet's ``date_order``;
+* ``archive.extract.hygiene`` strips code and page chrome, and NFC-normalises the text;
+* ``archive.extract.blocks`` reads the page's text blocks once; ``archive.extract.bodytext``
+  runs one trafilatura pass (precision, fast) with a fallback ladder and repairs;
+* ``archive.extract.pagetype`` decides article or not on the page's own evidence;
+* ``archive.extract.textclean`` / ``furniture`` drop furniture, stamps become ``modified``;
+  ``archive.extract.templates`` gives fingerprints (and removes an outlet's learnt template);
 * language comes from the outlet edition or ``<html lang>``, never from a detector.
 """
 
@@ -17,7 +20,6 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-import unicodedata
 from typing import Any
 
 import trafilatura
@@ -42,6 +44,7 @@ from archive.extract.furniture import (
     stamp_in_blocks,
     take_stamps,
 )
+from archive.extract.hygiene import nfc, strip_chrome
 from archive.extract.languages import to_iso639_3
 from archive.extract.metadata import PageMeta, clean_space, dom_bylines, read_page_meta
 from archive.extract.pagetype import is_listing, marked_article
@@ -294,33 +297,6 @@ def _tags(values: list[str]) -> list[str]:
 
 
 # ---- main ----------------------------------------------------------------------------------
-
-# elements trafilatura deletes whole in every mode but recall (its MANUALLY_CLEANED) and
-# that nothing after the metadata reads; <head>, <time>, <form> and <header> stay
-_CHROME = ("script", "style", "noscript", "svg", "template", "aside", "footer", "nav",
-           "iframe", "embed", "object", "figure", "picture", "video", "audio", "canvas",
-           "map", "menu", "button", "select", "textarea")
-
-
-def strip_chrome(tree: HtmlElement) -> None:
-    """Remove scripts, styles and page chrome once the metadata is read (JSON-LD stays:
-    trafilatura reads it): every later pass, trafilatura's three tree copies included,
-    walks less, and trafilatura would delete the same elements itself."""
-    for element in list(tree.iter(*_CHROME)):
-        if element.tag == "script" and "ld+json" in (element.get("type") or ""):
-            continue
-        if element.getparent() is not None:
-            element.drop_tree()  # keeps the tail text
-    for element in list(tree.iter("header")):  # site headers; some articles sit in one
-        if (element.getparent() is not None and element.find(".//h1") is None
-                and element.find(".//p") is None):
-            element.drop_tree()
-
-
-def nfc(text: str | None) -> str | None:
-    """NFC form: one spelling per word in the corpus whatever the page's encoder did."""
-    return unicodedata.normalize("NFC", text) if text else text
-
 
 def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
              encoding: str | None, templates: TemplateStore | None) -> dict[str, Any] | None:
