@@ -135,20 +135,32 @@ def test_cold_start_holds_records_until_the_run_taught_the_store():
 
 def test_warm_store_cleans_each_record_at_once_and_keeps_a_repeated_correction():
     outlet = outlet_for("harbour")
-    warm = TemplateStore()
-    for copy in ("earlier", "older"):  # the same outlet's pages seen in earlier runs
+    warm: dict[str, TemplateStore] = {}
+    for copy in ("earlier", "older", "oldest", "first"):  # pages of earlier runs
         for record, fingerprints, _ in records_of("harbour", outlet):
-            warm.learn(f"{record['id']}-{copy}", fingerprints, record["section"],
-                       record["published"][:10])
-    stage = TemplatePass(outlet, store=warm)
-    assert stage.warm
+            warm.setdefault(record["language"], TemplateStore()).learn(
+                f"{record['id']}-{copy}", fingerprints, record["section"],
+                record["published"][:10])
+    stage = TemplatePass(outlet, stores=warm)
+    assert stage.warm("eng") and stage.warm("ckb")
     for record, fingerprints, article in records_of("harbour", outlet):
         released = stage.accept(record, fingerprints, article)
         assert [a for _, a in released] == [article]
         assert_clean(record, article)
-    corrected = [r for r, _, a in records_of("harbour", outlet)
-                 if generated.CORRECTION in a.paragraphs]
-    assert corrected  # the correction line is in the generated article twice
+    corrected = [a for _, _, a in records_of("harbour", outlet)
+                 if a.paragraphs.count(generated.CORRECTION) == 2]
+    assert corrected  # the article that carries the correction twice kept both
+
+
+def test_each_edition_learns_its_own_furniture():
+    stage = TemplatePass(outlet_for("harbour"))
+    for record, fingerprints, article in records_of("harbour", outlet_for("harbour")):
+        stage.accept(record, fingerprints, article)
+    stage.finish()
+    assert set(stage.stores) == {"eng", "ckb"}
+    english, sorani = stage.stores["eng"], stage.stores["ckb"]
+    assert english.templates() and sorani.templates()
+    assert not set(english.templates()) & set(sorani.templates())
 
 
 def test_allowlist_keeps_recurring_content():
@@ -236,7 +248,8 @@ def test_crawl_with_no_rules_writes_no_furniture(crawled):
     for name in outlets:
         check_corpus(store, name)
     with SQLiteState(default_state_path(store)) as state:
-        assert load_templates(state, "harbour").templates()  # learnt and kept
+        for store_key in ("harbour/eng", "harbour/ckb", "valley/kmr", "valley/tur"):
+            assert load_templates(state, store_key).templates(), store_key  # learnt, kept
 
 
 @pytest.mark.slow

@@ -32,72 +32,87 @@ COMPACT_EVERY = 5000  # pages learnt by reextract between two compactions of its
 _NONE = "-" * 16  # a paragraph without fingerprint (a long one) in a packed list
 
 
+def store_name(outlet: str, language: str | None) -> str:
+    """Templates are learnt per outlet edition language: an edition's furniture is in its
+    language and on its pages only, so its share is counted among those pages."""
+    return f"{outlet}/{language or 'und'}"
+
+
 class TemplatePass:
     """Learn from and clean one outlet's records; ``extra`` travels with each record."""
 
     def __init__(self, outlet: OutletConfig, state: Any = None,
-                 store: TemplateStore | None = None):
+                 stores: dict[str, TemplateStore] | None = None):
         self.outlet = outlet
         self.state = state
-        self.store = store if store is not None else self._load()
+        self.stores: dict[str, TemplateStore] = dict(stores or {})  # language -> store
         self.allow = template_allowlist(outlet)
-        self.held: list[tuple[dict[str, Any], list[str | None], Any]] = []
+        self.held: dict[str, list[tuple[dict[str, Any], list[str | None], Any]]] = {}
         self.removed_blocks = 0
         self.cleaned_records = 0
 
-    def _load(self) -> TemplateStore:
-        try:
-            return load_templates(self.state, self.outlet.name)
-        except Exception as exc:  # noqa: BLE001 - the run learns from scratch instead
-            logger.warning("could not load the template store of %s: %s", self.outlet.name,
-                           exc)
-            return TemplateStore()
+    def store(self, language: str) -> TemplateStore:
+        if language not in self.stores:
+            try:
+                self.stores[language] = load_templates(
+                    self.state, store_name(self.outlet.name, language))
+            except Exception as exc:  # noqa: BLE001 - the run learns from scratch instead
+                logger.warning("could not load the template store of %s: %s",
+                               self.outlet.name, exc)
+                self.stores[language] = TemplateStore()
+        return self.stores[language]
 
-    @property
-    def warm(self) -> bool:
-        return self.store.pages >= WARM_PAGES
+    def warm(self, language: str) -> bool:
+        return self.store(language).pages >= WARM_PAGES
 
     def accept(self, record: dict[str, Any], fingerprints: list[str | None],
                extra: Any = None) -> list[tuple[dict[str, Any], Any]]:
         """Learn from ``record``; the records that may be written now (possibly none)."""
-        learn_record(self.store, record, fingerprints)
-        if len(self.store.pending) >= SAVE_EVERY:
-            self.save()
-        self.held.append((record, fingerprints, extra))
-        return self._release() if self.warm else []
+        language = record.get("language") or "und"
+        store = self.store(language)
+        learn_record(store, record, fingerprints)
+        if len(store.pending) >= SAVE_EVERY:
+            self.save(language)
+        self.held.setdefault(language, []).append((record, fingerprints, extra))
+        return self._release(language) if self.warm(language) else []
 
     def finish(self) -> list[tuple[dict[str, Any], Any]]:
-        """Save the store and release every record still held."""
-        self.save()
-        return self._release()
+        """Save the stores and release every record still held."""
+        released = []
+        for language in list(self.stores):
+            self.save(language)
+            released += self._release(language)
+        return released
 
-    def save(self) -> None:
+    def save(self, language: str) -> None:
         """Persist what was learnt; a state that cannot take it costs the learning of this
         run, never its records."""
         try:
-            self.store = save_templates(self.state, self.outlet.name, self.store)
-            self.store.compact()
+            self.stores[language] = save_templates(
+                self.state, store_name(self.outlet.name, language), self.stores[language])
+            self.stores[language].compact()
         except Exception as exc:  # noqa: BLE001 - sqlite3/redis errors alike
             logger.warning("could not save the template store of %s: %s", self.outlet.name,
                            exc)
 
-    def _release(self) -> list[tuple[dict[str, Any], Any]]:
+    def _release(self, language: str) -> list[tuple[dict[str, Any], Any]]:
         from archive.extract.article import content_sha256
 
         released = []
-        for record, fingerprints, extra in self.held:
-            if apply_to_record(record, fingerprints, self.store, self.allow):
+        store = self.stores[language]
+        for record, fingerprints, extra in self.held.pop(language, []):
+            if apply_to_record(record, fingerprints, store, self.allow):
                 record["content_sha256"] = content_sha256(record.get("title"), record["text"])
                 self.removed_blocks += record["extractor"]["options"]["removed_blocks"]
                 self.cleaned_records += 1
             released.append((record, extra))
-        self.held = []
         return released
 
 
 def learn_fields(record: dict[str, Any], fingerprints: list[str | None]) -> dict[str, Any]:
     """What the template store learns from a record (small enough to cross processes)."""
-    return {"section": record.get("section"), "published": record.get("published"),
+    return {"language": record.get("language"),
+            "section": record.get("section"), "published": record.get("published"),
             "fetched_at": record.get("fetched_at"), "fingerprints": fingerprints}
 
 
@@ -107,25 +122,28 @@ class StagedTemplates:
     the order of the WARCs), then clean the staged records in one pass over the file."""
 
     def __init__(self, outlet: OutletConfig):
-        self.store = TemplateStore()
+        self.stores: dict[str, TemplateStore] = {}  # language -> store
         self.allow = template_allowlist(outlet)
-        self.fingerprints: dict[tuple[str, int], str] = {}
+        # (id, version) -> (language, fingerprints packed in one string, 16 characters each):
+        # a corpus of 100,000 articles keeps a few tens of MB, not millions of small strings
+        self.fingerprints: dict[tuple[str, int], tuple[str, str]] = {}
         self.removed_blocks = 0
 
     def learn(self, record_id: str, version: int, learned: dict[str, Any]) -> None:
         fingerprints = learned.get("fingerprints") or []
-        # one string per record (16 characters per paragraph): a corpus of 100,000
-        # articles keeps a few tens of MB, not millions of small strings
-        self.fingerprints[(record_id, version)] = "".join(f or _NONE for f in fingerprints)
-        learn_record(self.store, {"id": record_id, **learned}, fingerprints)
-        if self.store.pages % COMPACT_EVERY == 0:
-            self.store.compact()
+        language = learned.get("language") or "und"
+        self.fingerprints[(record_id, version)] = (
+            language, "".join(f or _NONE for f in fingerprints))
+        store = self.stores.setdefault(language, TemplateStore())
+        learn_record(store, {"id": record_id, **learned}, fingerprints)
+        if store.pages % COMPACT_EVERY == 0:
+            store.compact()
 
     def clean_staged(self, path: Path, new_sha: dict[tuple[str, int], str]) -> None:
         """Rewrite the staged JSON lines at ``path`` without template paragraphs, keeping
         ``new_sha`` (the content hashes versions chain on) in step."""
-        templates = set(self.store.templates())
-        if not templates or not path.exists():
+        templates = {lang: set(store.templates()) for lang, store in self.stores.items()}
+        if not any(templates.values()) or not path.exists():
             return
         from archive.extract.article import content_sha256  # trafilatura: only when needed
 
@@ -135,11 +153,12 @@ class StagedTemplates:
             for line in src:
                 record = json.loads(line)
                 key = (record["id"], int(record["version"]))
-                packed = self.fingerprints.get(key, "")
+                language, packed = self.fingerprints.get(key, ("und", ""))
                 fingerprints = [None if packed[i:i + 16] == _NONE else packed[i:i + 16]
                                 for i in range(0, len(packed), 16)]
-                if templates.intersection(f for f in fingerprints if f) and apply_to_record(
-                        record, fingerprints, self.store, self.allow):
+                if templates.get(language, set()).intersection(
+                        f for f in fingerprints if f) and apply_to_record(
+                        record, fingerprints, self.stores[language], self.allow):
                     record["content_sha256"] = content_sha256(record.get("title"),
                                                               record["text"])
                     new_sha[key] = record["content_sha256"]
