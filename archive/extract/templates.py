@@ -14,7 +14,7 @@ recurring content (correction notices, wire credits), and every removal is liste
 result (count and fingerprints) so records say what was taken out; re-extraction with the
 store cleared brings it back, from the WARC.
 
-The store is plain data (``to_dict``/``from_dict``); ``archive.extract.template_state``
+The store is plain data (``to_dict``/``from_dict``); ``archive.state.templates``
 persists it with the outlet's state.  Why not trafilatura's ``deduplicate``: it drops only
 exact blocks over 100 characters after three sightings in one process, so its output
 depends on processing order and it never removes a dated stamp.
