@@ -13,7 +13,8 @@ set (``bench/extract_eval.py``); everything here is generic (per-site rules are 
    made the text is returned, and records carry it in ``extractor.options``.
 3. **interior fill** - precision mode drops link-rich list items, Q&A lines and quote boxes
    in the middle of a body; the page blocks between two kept paragraphs are restored from
-   the DOM (``archive.extract.fill``).
+   the DOM (``archive.extract.fill``), or on layout-table pages from a second, fast pass
+   (``archive.extract.tablefill``).
 4. **closing link lists** - "More Must-Reads From X" followed by a list of linked headlines
    at the very end of the text.  (Dropping *every* link-dense paragraph was tried and lost:
    product lists and "Read more:" lines inside bodies are text to the gold annotators.)
@@ -35,6 +36,7 @@ from trafilatura import bare_extraction
 
 from archive.extract.blocks import Block, Prose, leaf_blocks, prose_of, weight
 from archive.extract.fill import interior_fill
+from archive.extract.tablefill import fill_from_pass, is_layout_table
 
 LOGGER = logging.getLogger(__name__)
 PRECISION_OPTIONS = {"favor_precision": True, "include_comments": False,
@@ -155,7 +157,10 @@ def extract_body(tree: HtmlElement, url: str, blocks: list[Block], prose: Prose,
                      DEFAULT_OPTIONS)
         if weight("".join(broad)) >= max(LADDER_GAIN * size, LADDER_MIN_WEIGHT):
             paragraphs, rung = broad, "broad"
-    if rung == "precision":
+    if rung == "precision" and is_layout_table(paragraphs):
+        broad = _run(tree, url, prune_xpaths, {**DEFAULT_OPTIONS, "fast": True})
+        paragraphs, filled = fill_from_pass(paragraphs, broad)
+    elif rung == "precision":
         paragraphs, filled = interior_fill(paragraphs, blocks)
     paragraphs = drop_trailing_links(paragraphs, tree)
     paragraphs = [p for p in paragraphs if not (len(p) < 200 and _RIGHTS_RE.search(p))]

@@ -26,6 +26,8 @@ def strip_chrome(tree: HtmlElement) -> None:
     for element in list(tree.iter(*_CHROME)):
         if element.tag == "script" and "ld+json" in (element.get("type") or ""):
             continue
+        if element.tag == "figure" and element.find(".//table") is not None:
+            continue  # trafilatura keeps a table in a figure as text
         if element.getparent() is not None:
             element.drop_tree()  # keeps the tail text
     for element in list(tree.iter("header")):  # site headers; some articles sit in one
