@@ -181,3 +181,13 @@ def test_link_box_between_paragraphs_is_not_restored():
            '<li><a href="/y">Harbour</a></li><li><a href="/z">Storm</a></li></ul></div>')
     record = extract(lighthouse_page(box), URL)
     assert record["text"].split("\n\n") == LIGHTHOUSE
+
+
+def test_layout_table_rows_between_kept_rows_come_back_from_the_second_pass():
+    from archive.extract.tablefill import fill_from_pass, is_layout_table
+
+    precise = ["| first row of the story |", "| third row of the story |"]
+    broad = ["| menu |", precise[0], "| second row of the story |", precise[1], "| footer |"]
+    assert is_layout_table(precise) and not is_layout_table(LIGHTHOUSE)
+    assert fill_from_pass(precise, broad) == (
+        [precise[0], "| second row of the story |", precise[1]], 1)
