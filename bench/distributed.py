@@ -18,7 +18,7 @@ pages/s are measured at the sites, from the first request to the last (process s
 excluded; the end-to-end wall time is printed as well).
 
 The seen-set: 1,000,000 fingerprints stored (a) as scrapy-redis does (40-hex strings in
-one set) and (b) as crawler.distributed_seen.BucketDupeFilter does (64-bit integers in
+one set) and (b) as crawler.distributed.seen.BucketDupeFilter does (64-bit integers in
 bucketed intsets); Redis bytes per URL from INFO used_memory, on a private redis-server.
 
   python bench/distributed.py [--regime polite|cpu|both] [--articles 40] [--delay 0.25]
@@ -214,7 +214,7 @@ def regime(name: str, articles: int, delay: float, concurrency: int, pin: bool,
 def seen_memory(count: int) -> None:
     import redis
 
-    from crawler.distributed_seen import bucket_member
+    from crawler.distributed.seen import bucket_member
 
     print(f"\n[seen-set] {count:,} request fingerprints, private redis-server")
     with private_redis() as url:

@@ -40,7 +40,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from archive.corpus.records import CorpusWriter  # noqa: E402
-from archive.corpus.reextract import default_workers, reextract  # noqa: E402
+from archive.corpus.reextract import reextract  # noqa: E402
+from archive.extract.workers import default_workers  # noqa: E402
 from archive.outlet.config import outlet_from_mapping  # noqa: E402
 from archive.store.base import LocalStore  # noqa: E402
 from archive.warc.cdxj import index_key_for, index_warc  # noqa: E402

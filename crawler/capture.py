@@ -46,6 +46,7 @@ from archive.warc.writer import (
     default_warcinfo,
 )
 from crawler.context import RunContext
+from crawler.samples import count_failure
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Payloads smaller than this are stored again rather than deduplicated (robots.txt, tiny
 # redirects): a revisit record would cost about as much as the payload.
 MIN_DEDUP_BYTES = 512
-VALIDATED_KINDS = frozenset({"front", "listing", "feed", "sitemap"})
+VALIDATED_KINDS = frozenset({"front", "listing", "feed", "sitemap", "resource"})
 META_REVISIT = "warc_revisit"
 
 
@@ -169,7 +170,7 @@ class WarcCaptureExtension:
             location = self._write(exchange_from(response, request, truncated), request)
         except Exception:
             logger.exception("could not write %s to the WARC", response.url)
-            self.stats.inc_value("newsarchive/failures/warc_write")
+            count_failure(self.crawler, "warc_write", response.url)
             request.meta[META_RECORD] = None
             return
         request.meta[META_RECORD] = location
@@ -235,12 +236,12 @@ class WarcCaptureExtension:
         flags = response.flags
         if "download_stopped" in flags:
             if request.meta.get(_META_OVERSIZE):
-                self.stats.inc_value("newsarchive/failures/oversize")
+                count_failure(self.crawler, "oversize", response.url)
                 return "length"
             return "unspecified"
         if "dataloss" in flags:
             # body shorter than Content-Length (or a broken chunk): the connection was lost
-            self.stats.inc_value("newsarchive/failures/truncated")
+            count_failure(self.crawler, "truncated", response.url)
             return "disconnect"
         # "partial" (no Content-Length, ended by close) is how HTTP/1.0 delimits bodies:
         # nothing says it is cut, so it is not marked.

@@ -26,16 +26,19 @@ examples:
   newsarchive sample-site &                    serve the bundled sample outlet offline
   newsarchive crawl tests/sites/rudaw/outlet.yaml --max-articles 20
   newsarchive crawl rudaw --store s3://my-bucket/news
+  newsarchive report --store s3://my-bucket/news   per-outlet health page, alarms
   newsarchive <command> --help                 details of one command
 
 exit status of crawl: 0 ok, 1 run failed, 2 bad usage or outlet file, 3 store unusable,
 4 finished with uploads still pending, 75 another run holds the lock.
+exit status of report: 8 when an outlet has an alarm (0 when none).
 """
 
 # Optional command groups: each module has register(subparsers). Missing ones are skipped
 # so that a partial checkout still offers what it has.
 OPTIONAL_COMMAND_MODULES = ("crawler.commands.storage", "crawler.commands.reuse",
-                            "crawler.commands.state", "crawler.commands.runs")
+                            "crawler.commands.state", "crawler.commands.runs",
+                            "crawler.commands.report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,10 +1,13 @@
 """Incremental fetching: conditional requests, and no second fetch of archived articles.
 
-Conditional re-fetches of fronts, feeds and sitemaps (If-None-Match, If-Modified-Since):
+Conditional re-fetches of fronts, feeds, sitemaps and page resources (If-None-Match,
+If-Modified-Since):
 
 Listing pages are fetched every run; when the server supports validators an unchanged one
 costs a 304 instead of the whole page, and the capture extension records that 304 as a
 ``server-not-modified`` revisit.  The validators come from the previous 200 capture.
+A request with ``meta["unconditional"]`` is sent without them (a stylesheet: its body is
+needed to revalidate the fonts and images it names).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from scrapy.exceptions import IgnoreRequest
 from archive.outlet.urls import article_key
 from crawler.context import RunContext
 
-CONDITIONAL_KINDS = frozenset({"front", "listing", "feed", "sitemap"})
+CONDITIONAL_KINDS = frozenset({"front", "listing", "feed", "sitemap", "resource"})
 
 
 class ConditionalRequestMiddleware:
@@ -28,7 +31,8 @@ class ConditionalRequestMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if request.meta.get("kind") not in CONDITIONAL_KINDS:
+        if request.meta.get("kind") not in CONDITIONAL_KINDS or request.meta.get(
+                "unconditional"):
             return
         state = RunContext.for_crawler(self.crawler).state
         if state is None:

@@ -2,8 +2,9 @@
 
 Scrapy components are built independently (``from_crawler``), but capture, corpus
 writing and the run report must agree on one run id, one store and one manifest of
-published files.  The first component that asks creates the context and caches it on
-the crawler; the CLI may pre-seed it through the ``NEWSARCHIVE_*`` settings.
+published files.  The first component that asks creates the context; it is kept per
+crawler in a weak mapping (not as an attribute hung on the crawler), and the CLI may
+pre-seed it through the ``NEWSARCHIVE_*`` settings.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from archive.corpus.records import parse_since
 from archive.runs.report import new_run_id
 from archive.state import open_state
 from archive.state.base import StateStore, default_state_path
@@ -32,13 +35,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_STORE = "./archive"
 
-
-def parse_since(value: str | datetime | None) -> datetime | None:
-    """``--since`` as an aware datetime (a bare date or naive time is read as UTC)."""
-    if value is None or value == "":
-        return None
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+# The context of each live crawl; weak keys, so a finished crawler takes its context along.
+_CONTEXTS: weakref.WeakKeyDictionary[Crawler, RunContext] = weakref.WeakKeyDictionary()
 
 
 @dataclass
@@ -80,9 +78,18 @@ class RunContext:
             self._state = None
 
     @classmethod
+    def existing(cls, crawler: Crawler) -> RunContext | None:
+        """The crawl's context if a component created it; None for a bare spider.
+
+        For readers that must not create one (opening a store): the spider asks for the
+        state and ``--since`` only when the newsarchive components run.
+        """
+        return _CONTEXTS.get(crawler)
+
+    @classmethod
     def for_crawler(cls, crawler: Crawler) -> RunContext:
         """The crawl's context, created on first use from settings and the spider."""
-        existing = getattr(crawler, "_newsarchive_context", None)
+        existing = _CONTEXTS.get(crawler)
         if existing is not None:
             return existing
         settings = crawler.settings
@@ -98,7 +105,7 @@ class RunContext:
         context = cls(
             run_id=settings.get("NEWSARCHIVE_RUN_ID") or new_run_id(),
             outlet=outlet,
-            store=open_store(store_uri),
+            store=open_store(store_uri, **settings.getdict("NEWSARCHIVE_STORE_OPTIONS")),
             started=datetime.now(UTC),
             state_location=str(settings.get("NEWSARCHIVE_STATE")
                                or default_state_path(store_uri)),
@@ -108,7 +115,7 @@ class RunContext:
         )
         if settings.get("NEWSARCHIVE_CRAWL_HOST"):
             context.crawl_host = settings.get("NEWSARCHIVE_CRAWL_HOST")
-        crawler._newsarchive_context = context  # type: ignore[attr-defined]
+        _CONTEXTS[crawler] = context
         return context
 
     def publish_warc(self, local_path: Path, key: str, sha256: str | None = None) -> None:

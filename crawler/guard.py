@@ -14,6 +14,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
 from archive.outlet.netguard import AddressPolicy
+from crawler.samples import count_failure
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,6 @@ class AddressGuardMiddleware:
         reason = self._policy_for(self.crawler.spider).refusal_reason(request.url)
         if reason is None:
             return
-        self.crawler.stats.inc_value("newsarchive/failures/refused_address")
+        count_failure(self.crawler, "refused_address", request.url)
         logger.warning("refused %s: %s", request.url, reason)
         raise RefusedAddress(f"refused {request.url}: {reason}")

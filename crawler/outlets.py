@@ -1,28 +1,34 @@
-"""Finding outlets: a registered name (spiders/outlets/NAME.yaml) or a path to a YAML file."""
+"""Finding outlets: a registered name (spiders/outlets/NAME.yaml) or a path to a YAML file.
+
+The resolver itself is archive/outlet/registry.py; this module only binds the registry
+directory that ships with the spiders package, so the CLI and the spiders resolve a name
+the same way.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from archive.outlet.config import OutletConfig, OutletConfigError, load_outlet
-from spiders import OUTLETS_DIR
+from archive.outlet import registry
+from archive.outlet.config import OutletConfig
+
+
+def outlet_dirs() -> tuple[Path, ...]:
+    """The registry directories: the outlet files shipped in spiders/outlets/.
+
+    Imported on call, not at module level: imports run spiders -> crawler, and
+    spiders/__init__ is only the data directory's location (no Scrapy, no cycle).
+    """
+    from spiders import OUTLETS_DIR
+
+    return (OUTLETS_DIR,)
 
 
 def registered_outlets() -> dict[str, Path]:
     """Registered outlet names and their files, sorted by name."""
-    return {p.stem: p for p in sorted(OUTLETS_DIR.glob("*.yaml"))}
+    return registry.registered_outlets(outlet_dirs())
 
 
-def resolve_outlet(name_or_path: str) -> OutletConfig:
-    """Load a registered outlet by name, or an outlet file by path."""
-    registered = registered_outlets()
-    if name_or_path in registered:
-        return load_outlet(registered[name_or_path])
-    candidate = Path(name_or_path)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        return load_outlet(candidate)
-    names = ", ".join(registered) or "(none)"
-    raise OutletConfigError(
-        f"unknown outlet {name_or_path!r}: registered outlets are {names}; "
-        "or give the path to an outlet YAML file (see README: Adding an outlet)"
-    )
+def resolve_outlet(outlet: OutletConfig | str | Path) -> OutletConfig:
+    """An OutletConfig from itself, a registered outlet name, or an outlet file's path."""
+    return registry.resolve_outlet(outlet, outlet_dirs())

@@ -11,7 +11,6 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -23,9 +22,11 @@ from scrapy.utils.defer import deferred_from_coro
 
 from archive.corpus.records import CorpusWriter
 from archive.corpus.templating import TemplatePass
+from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
 from crawler.context import RunContext
+from crawler.samples import count_failure, samples_for
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +45,6 @@ def _build(page: dict[str, Any]) -> tuple[dict | None, list[str | None]]:
 
     assert _worker_outlet is not None
     return build_record_and_fingerprints(page, _worker_outlet, _worker_run_id)
-
-
-def default_workers() -> int:
-    """One worker per core: extraction (~30-40 ms CPU per page) dominates; the crawl
-    itself needs only a few ms per page (bench/crawl.py measured 33.8 pages/s with two
-    workers against 27.5 with one on two cores)."""
-    cores = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-             else (os.cpu_count() or 1))
-    return max(1, cores)
 
 
 class ArticlePipeline:
@@ -116,7 +108,7 @@ class ArticlePipeline:
                     self.crawler.engine.close_spider_async(reason="extraction_pool_broken"))
             raise DropItem("extraction workers unavailable", log_level="DEBUG") from None
         except Exception as exc:  # a crashing page must not stop the crawl
-            self.stats.inc_value("newsarchive/failures/extraction_error")
+            count_failure(self.crawler, "extraction_error", item.get("url"))
             logger.error("extraction failed for %s: %s", item.get("url"), exc)
             raise DropItem(f"extraction failed: {exc}", log_level="DEBUG") from None
         if record is None:
@@ -155,6 +147,7 @@ class ArticlePipeline:
         if state is not None:
             self.remember(record, item, state)
         self.stats.inc_value("newsarchive/articles")
+        samples_for(self.crawler).add_text_length(len(record.get("text") or ""))
         return True
 
     def remember(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:

@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 
 from archive.runs.report import build_report, report_key, write_report
 from crawler.context import RunContext
+from crawler.samples import samples_for
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +29,19 @@ def settled(store, manifest: list) -> list:
     return [replace(f, pending=is_pending(f.key)) if f.pending else f for f in manifest]
 
 
+def coverage_of(spider) -> dict:
+    """Per channel, what was declared against what was archived (spiders/coverage.py)."""
+    report = getattr(spider, "coverage_report", None)
+    return report() if callable(report) else {}
+
+
 class RunReportExtension:
+    """Writes the run report when the spider closes, and keeps it for the CLI's summary
+    line (``finished_report``)."""
+
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
+        self.report: dict | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -52,11 +63,22 @@ class RunReportExtension:
                    "responses": int(stats.get("downloader/response_count", 0)),
                    "store_reachable_at_start": self.crawler.settings.getbool(
                        "NEWSARCHIVE_STORE_REACHABLE", True),
-                   "outlet_file": str(context.outlet.source_path or "")},
+                   "outlet_file": str(context.outlet.source_path or ""),
+                   "coverage": coverage_of(spider),
+                   **samples_for(self.crawler).report_fields()},
         )
         path = write_report(report, context.store.spool_dir / key)
         context.store.publish(path, key)
         context.store.close()
         context.close_state()
-        self.crawler._newsarchive_report = report  # type: ignore[attr-defined]
+        self.report = report
         logger.info("run report %s", key)
+
+
+def finished_report(crawler: Crawler) -> dict | None:
+    """The report the crawl wrote, or None when it died before writing one."""
+    try:
+        extension = crawler.get_extension(RunReportExtension)
+    except RuntimeError:  # the crawl never got as far as creating its extensions
+        return None
+    return extension.report if extension is not None else None

@@ -28,6 +28,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.samples import count_failure
+
 logger = logging.getLogger(__name__)
 
 
@@ -86,6 +88,6 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         try:
             super().process_request_2(rp, request)
         except IgnoreRequest:
-            self.crawler.stats.inc_value("newsarchive/failures/robots_forbidden")
+            count_failure(self.crawler, "robots_forbidden", request.url)
             logger.info("robots.txt forbids %s", request.url)
             raise

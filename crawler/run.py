@@ -19,6 +19,7 @@ from scrapy.utils.project import get_project_settings
 from archive.outlet.config import OutletConfig
 from archive.runs.report import EXIT_FAILED
 from crawler.context import DEFAULT_STORE, new_run_id
+from crawler.report import finished_report
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class CrawlOptions:
     since: str | None = None
     recheck: str | None = None
     extra_settings: dict[str, Any] | None = None
-    # scale-out: join the outlet's shared crawl in this Redis (crawler/distributed.py)
+    # scale-out: join the outlet's shared crawl in this Redis (crawler/distributed/)
     redis_url: str | None = None
     worker_id: str | None = None
 
@@ -89,7 +90,7 @@ def outlet_settings(outlet: OutletConfig, options: CrawlOptions) -> Settings:
                                 f"(+{outlet.contact_url})")
     settings.setdict(values, priority="cmdline")
     if options.redis_url:
-        from crawler.distributed import distributed_settings
+        from crawler.distributed.settings import distributed_settings
 
         settings.setdict(distributed_settings(outlet, options, settings), priority="cmdline")
     if options.extra_settings:
@@ -118,7 +119,7 @@ def run_crawls(outlets: list[OutletConfig], options: CrawlOptions) -> list[dict[
     process.start()
     reports = []
     for outlet, crawler in crawlers:
-        report = getattr(crawler, "_newsarchive_report", None)
+        report = finished_report(crawler)
         if report is None:
             report = {"outlet": outlet.name, "run_id": crawler.settings.get("NEWSARCHIVE_RUN_ID"),
                       "finish_reason": "crashed", "exit_status": EXIT_FAILED,

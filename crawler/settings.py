@@ -8,6 +8,8 @@ Order matters (lower numbers see a request first, a response last):
   robots.txt means (see crawler/robots.py).
 - Capture is an extension on ``response_downloaded`` (not a middleware): it sees raw,
   still-compressed bodies and every redirect hop and retry (shared/WARC.md §b).
+- ResourceSpiderMiddleware (spiders/resources.py) adds each page's resource requests
+  after the callback's output; they pass the scheduler's dupefilter like any request.
 - The report extension is wired after capture so the last WARC is published before the
   report lists the run's files.
 """
@@ -27,6 +29,9 @@ NEWSARCHIVE_CONTACT_URL = os.environ.get(
 )
 USER_AGENT = f"newsarchive/{NEWSARCHIVE_VERSION} (+{NEWSARCHIVE_CONTACT_URL})"
 NEWSARCHIVE_STORE = os.environ.get("NEWSARCHIVE_STORE", "./archive")
+# S3 options from the command line (create_bucket, object_lock_days, object_lock_mode):
+# passed to archive.store.open_store; the NEWSARCHIVE_S3_* environment gives the defaults
+NEWSARCHIVE_STORE_OPTIONS: dict = {}
 NEWSARCHIVE_WARC_PREFIX = "newsarchive"
 NEWSARCHIVE_WARC_MAX_SIZE = 1_000_000_000
 NEWSARCHIVE_MAX_PAGE_BYTES = 20_000_000
@@ -37,7 +42,7 @@ NEWSARCHIVE_PROGRESS = False
 # id (file names of its corpus and report) and crawl host (WARC file names).
 NEWSARCHIVE_WORKER_ID = None
 NEWSARCHIVE_CRAWL_HOST = None
-# Scale-out (`crawl --redis`, crawler/distributed.py): a worker whose heartbeat is older
+# Scale-out (`crawl --redis`, crawler/distributed/): a worker whose heartbeat is older
 # than the TTL (s) is dead and its requests are crawled by the others; buckets of the
 # compact shared seen-set (about expected URLs per crawl / 256; 0: scrapy-redis's plain
 # set); slack (s) added to each per-host delay so that send-time jitter (a busy event
@@ -98,6 +103,10 @@ EXTENSIONS = {
     "crawler.capture.WarcCaptureExtension": 500,
     "crawler.report.RunReportExtension": 900,
     "crawler.progress.ProgressExtension": 950,
+}
+# Page resources (stylesheets, scripts, images): added after each page callback's output
+SPIDER_MIDDLEWARES = {
+    "spiders.resources.ResourceSpiderMiddleware": 950,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.ArticlePipeline": 300,

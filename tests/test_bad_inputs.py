@@ -112,3 +112,18 @@ def test_broken_extraction_workers_fail_the_run(tmp_path, fresh_site):
     assert result.reports[0]["finish_reason"] == "extraction_pool_broken"
     assert "status=failed" in result.stdout
     assert result.warcs()  # what was fetched is still archived
+
+
+def test_report_lists_failing_urls_per_kind(bad_crawl):
+    report = bad_crawl.reports[0]
+    urls = report["failing_urls"]
+    for path, case in EXPECTED["bad"].items():
+        kind = case["expect"]
+        if kind in ("article", "listing"):
+            continue
+        assert any(url.endswith(path) for url in urls.get(kind, [])), (path, kind, urls)
+    for kind, count in report["failures"]["by_kind"].items():
+        assert 0 < len(urls.get(kind, [])) <= min(count, 50), kind
+    # article text lengths, for the health page's "median text length"
+    assert report["text_length"]["count"] == report["articles"] > 0
+    assert report["text_length"]["median"] > 200

@@ -25,8 +25,8 @@ from scrapy import Request
 from scrapy.utils.request import request_from_dict
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler import distributed_codec
-from crawler.distributed_redis import Frontier, Popped, WorkerIdInUse
+from crawler.distributed import codec as distributed_codec
+from crawler.distributed.frontier import Frontier, Popped, WorkerIdInUse
 from tests.conftest import REPO_ROOT, run_cli
 from tests.redis_server import delete_prefix, unique_prefix
 from tests.sites import load_expected
@@ -176,7 +176,7 @@ def test_done_needs_an_empty_queue_and_every_worker_idle_since_its_last_take(fro
 def test_seen_set_is_compact_and_shared(crawl_redis):
     from scrapy_redis.dupefilter import RFPDupeFilter
 
-    from crawler.distributed_seen import BucketDupeFilter, bucket_member
+    from crawler.distributed.seen import BucketDupeFilter, bucket_member
 
     url, prefix = crawl_redis
     client = redis.Redis.from_url(url.split("?")[0])
@@ -197,7 +197,7 @@ def test_seen_set_is_compact_and_shared(crawl_redis):
 def test_deferred_state_publishes_facts_only_with_the_files(crawl_redis):
     from archive.state import open_state
     from archive.state.base import DigestRecord
-    from crawler.distributed_state import DeferredState
+    from crawler.distributed.state import DeferredState
 
     url, _ = crawl_redis
     shared = open_state(url)
@@ -280,6 +280,78 @@ def test_crawl_refuses_an_unreachable_redis(tmp_path):
                      "--redis", f"redis://127.0.0.1:{free_port()}/0")
     assert result.returncode == 3 and "cannot reach Redis" in result.stderr
     assert not (tmp_path / "s").exists()
+
+
+def test_redis_urls_are_parsed_as_the_state_parses_them():
+    from archive.state.redis import split_redis_url as state_split
+    from crawler.distributed.frontier import DistributedError, split_redis_url
+
+    url = "redis://127.0.0.1:6379/2?prefix=news.1&ssl_cert_reqs=none"
+    assert split_redis_url(url) == state_split(url) == (
+        "redis://127.0.0.1:6379/2?ssl_cert_reqs=none", "news.1")
+    assert split_redis_url("redis://h/0")[1] == "newsarchive"
+    for bad in ("redis://h/0?prefix=a:b", "http://h/0"):
+        with pytest.raises(DistributedError, match="--redis"):
+            split_redis_url(bad)
+
+
+# A real Scrapy engine whose scheduler always has requests pending but none ready (as the
+# shared queue when every host waits for its politeness slot).  The engine asks such a
+# scheduler again only every 5 s on its own; wake_engine must make it ask at once.  This
+# pins the one private Scrapy member the distributed crawl uses (engine._slot.nextcall):
+# if a Scrapy upgrade changes it, this fails.
+WAKE_RUNNER = r"""
+import json, sys
+from scrapy import Spider, signals
+from scrapy.core.scheduler import BaseScheduler
+from scrapy.crawler import CrawlerProcess
+from scrapy.utils.asyncio import call_later
+from crawler.distributed.wakeup import wake_engine
+
+calls = []
+
+class NothingReady(BaseScheduler):
+    def has_pending_requests(self): return True
+    def enqueue_request(self, request): return True
+    def next_request(self):
+        calls.append(1)
+        return None
+
+class Idle(Spider):
+    name = "idle"
+    async def start(self):
+        return
+        yield
+
+process = CrawlerProcess({"SCHEDULER": NothingReady, "TELNETCONSOLE_ENABLED": False,
+                          "LOG_LEVEL": "ERROR"})
+crawler = process.create_crawler(Idle)
+marks = {}
+
+def opened(spider):
+    call_later(1.0, lambda: marks.setdefault("quiet_from", len(calls)))
+    call_later(2.0, lambda: marks.setdefault("quiet_to", len(calls)))
+    for i in range(5):
+        call_later(2.0 + 0.2 * i, lambda: wake_engine(crawler.engine))
+    call_later(3.4, lambda: marks.setdefault("woken_to", len(calls)))
+    call_later(3.6, lambda: process.stop())
+
+crawler.signals.connect(opened, signal=signals.spider_opened)
+process.crawl(crawler)
+process.start()
+print(json.dumps(marks))
+"""
+
+
+def test_wake_engine_makes_the_engine_ask_the_scheduler_again():
+    proc = subprocess.run([sys.executable, "-c", WAKE_RUNNER], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    marks = json.loads(proc.stdout.strip().splitlines()[-1])
+    quiet = marks["quiet_to"] - marks["quiet_from"]  # 1 s left alone: the 5 s heartbeat at most
+    woken = marks["woken_to"] - marks["quiet_to"]  # 5 wakes: one request asked for each
+    assert quiet <= 1
+    assert woken >= 5
 
 
 # ---- end to end: worker processes, sample outlet, Redis, SeaweedFS -------------------------

@@ -1,4 +1,4 @@
-"""The run lock: one run per outlet and store, dead holders taken over (archive.runs.lock)."""
+"""The run lock: one run per outlet and store, dead holders taken over (archive.state.lock)."""
 
 import json
 import os
@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from archive.runs.lock import EXIT_LOCKED, LockHeld, LockInfo, RunLock, lock_path
 from archive.state.base import default_state_dir
+from archive.state.lock import EXIT_LOCKED, LockHeld, LockInfo, RunLock, lock_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 HOLDER = """
 import os, sys, time
 sys.path.insert(0, {root!r})
-from archive.runs.lock import RunLock
+from archive.state.lock import RunLock
 lock = RunLock({path!r}, outlet="rudaw", store="/srv/archive").acquire()
 if {fork!r}:
     child = os.fork()

@@ -23,7 +23,12 @@ def test_per_host_delay_and_user_agent(tmp_path, fresh_site):
     gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
     # both sample origins live on host 127.0.0.1: one download slot, one delay. Gaps are
     # measured where the server receives, so connection set-up can shave a few ms off one.
+    # The mean is (last - first) / n: a first request received a few ms late (its connection
+    # set-up) shortens the span, so allow 5 ms; any real undercut of the delay is far larger.
     assert min(gaps) >= 0.25, gaps
-    assert sum(gaps) / len(gaps) >= 0.3, gaps
+    assert sum(gaps) / len(gaps) >= 0.3 - 0.005, gaps
+    # page resources (stylesheets, scripts, images) keep the same per-host delay
+    assert any(e.path.startswith(("/Content/", "/Scripts/", "/images/"))
+               for e in fresh_site.requests)
     agents = {entry.header("User-Agent") for entry in fresh_site.requests}
     assert agents == {"newsarchive/0.1.0 (+https://example.org/our-crawler)"}

@@ -214,8 +214,8 @@ def test_reuse_on_an_s3_store(crawled, tmp_path: Path, monkeypatch):
     import pyarrow.parquet as pq
 
     from archive.corpus.export import export_corpus
+    from archive.replay.wacz import package
     from archive.store.s3.store import S3Store
-    from archive.warc.wacz import package
     from tests.s3server import seaweedfs
     from tests.test_wacz import wacz_validate
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.warc.replay import PywbServer, ensure_pywb_env, timestamp14
+from archive.replay.pywb import PywbServer, ensure_pywb_env, timestamp14
 from archive.warc.writer import HttpExchange, WarcWriter
 from tests import httpfixture
 

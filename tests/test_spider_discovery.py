@@ -22,10 +22,12 @@ from scrapy.http import HtmlResponse, Request, Response, XmlResponse
 
 from archive.discover.feeds import parse_feed
 from archive.discover.sitemaps import parse_sitemap
+from archive.extract.charset import header_charset
 from archive.outlet.config import load_outlet, outlet_from_mapping
 from archive.outlet.urls import article_id, article_key
 from spiders import OUTLETS_DIR
-from spiders.news import NewsSpider, canonical_link, header_charset, spider_class_for
+from spiders.articles import canonical_link
+from spiders.news import NewsSpider, spider_class_for
 from spiders.rudaw import RudawSpider
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +40,8 @@ RUNNER = r"""
 import json, sys
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
-from spiders.news import resolve_outlet, spider_class_for
+from crawler.outlets import resolve_outlet
+from spiders.news import spider_class_for
 
 outlet_path, out_path = sys.argv[1], sys.argv[2]
 outlet = resolve_outlet(outlet_path)

@@ -19,9 +19,9 @@ import pytest
 from surt import surt
 
 from archive.corpus.records import CorpusWriter
+from archive.replay.wacz import WaczError, build_wacz, package
 from archive.store.base import LocalStore, StoredObject
 from archive.warc.cdxj import index_key_for, index_warc
-from archive.warc.wacz import WaczError, build_wacz, package
 from crawler.cli import main
 from tests.reuse_samples import (
     Capture,

@@ -38,12 +38,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from archive.warc.cdxj import LocalCopy, RevisitResolver, warc_keys
-from archive.outlet.config import OutletConfig
 from archive.corpus.records import CorpusWriter, corpus_files, encode_record, read
 from archive.corpus.templating import StagedTemplates, learn_fields
+from archive.extract.workers import default_workers
+from archive.outlet.config import OutletConfig, OutletConfigError
 from archive.runs.report import build_report, new_run_id, report_key, write_report
 from archive.store.base import Store, StoredObject
+from archive.warc.cdxj import LocalCopy, RevisitResolver, warc_keys
 from archive.warc.reader import WarcReadError, backend_name, read_capture
 
 logger = logging.getLogger(__name__)
@@ -51,12 +52,6 @@ logger = logging.getLogger(__name__)
 CHUNK_RECORDS = 16  # records per task: ~0.4 s of extraction, small enough to balance load
 HINT_FIELDS = ("title", "published", "description", "image")
 OutletResolver = Callable[[str], OutletConfig]
-
-
-def default_workers() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 @dataclass
@@ -237,10 +232,9 @@ def _resolver(outlet: str | OutletConfig | None,
             return fixed
         if config_for is not None:
             return config_for(name)
-        from archive.outlet.config import load_outlet
-        from spiders import OUTLETS_DIR  # plain data directory; no Scrapy import
-
-        return load_outlet(OUTLETS_DIR / f"{name}.yaml")
+        raise OutletConfigError(
+            f"no configuration for outlet {name!r}: pass its OutletConfig, or config_for "
+            "(the CLI passes the registered outlets)")
 
     return resolve
 
@@ -253,7 +247,7 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
     """Re-extract every article version in ``store`` (or of one outlet) into a new
     corpus generation; see the module docstring.  ``options`` are extractor options
     (recorded in each record's ``extractor``); ``config_for`` maps outlet names to their
-    configuration (default: the registered outlets in spiders/outlets/)."""
+    configuration (the CLI passes its registry; archive/ knows no outlet files)."""
     started_clock = time.monotonic()
     started = datetime.now(UTC)
     run_id = run_id or new_run_id(started)

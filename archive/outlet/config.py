@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from archive.outlet.resources import RESOURCE_KEYS, ResourcePolicy, resource_policy
+
 NAME_PATTERN = re.compile(r"^[a-z0-9_-]+$")
 DATE_ORDERS = ("dmy", "mdy", "ymd")
 DEFAULT_DOWNLOAD_DELAY = 1.0
@@ -60,7 +62,9 @@ class OutletConfig:
 
     name: str
     start_urls: list[str]
-    article_urls: list[str]
+    # regexes (re.search) that mark article URLs: optional priors.  With none, discovery is
+    # generic and every fetched page is classified from its own content.
+    article_urls: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     sitemaps: list[str] = field(default_factory=list)
     allowed_domains: list[str] = field(default_factory=list)
@@ -85,6 +89,11 @@ class OutletConfig:
     timezone: str | None = None  # IANA zone for visible dates without an offset
     contact_url: str | None = None  # overrides the global contact URL in the User-Agent
     max_page_bytes: int | None = None  # per-outlet override of the response size limit
+    # embedded resources (stylesheets, scripts, images): archive/outlet/resources.py
+    resources: ResourcePolicy = field(default_factory=ResourcePolicy)
+    # "generic" (pages decide, URL rules only raise priority) or "rules" (only URLs that
+    # match article_urls/follow_urls are fetched); default: rules when article_urls given
+    discovery: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept for overrides
     source_path: Path | None = None
 
@@ -94,8 +103,18 @@ class OutletConfig:
         self._article_res = [re.compile(p) for p in self.article_urls]
         self._follow_res = [re.compile(p) for p in self.follow_urls]
         self._deny_res = [re.compile(p) for p in self.deny_urls]
+        if not self.discovery:
+            self.discovery = "rules" if self.article_urls else "generic"
 
     def is_article_url(self, url: str) -> bool:
+        """May ``url`` be an article?  Its ``article_urls`` match; without any rules every
+        URL may be (the page decides), so canonical URLs and redirect aliases still count."""
+        if not self._article_res:
+            return True
+        return self.article_prior(url)
+
+    def article_prior(self, url: str) -> bool:
+        """True only when an ``article_urls`` regex matches (a priority hint)."""
         return any(r.search(url) for r in self._article_res)
 
     def is_listing_url(self, url: str) -> bool:
@@ -118,8 +137,9 @@ class OutletConfig:
         return [*self.start_urls, *self.feeds, *self.sitemaps]
 
     def named_origins(self) -> set[Origin]:
-        """Origins the operator named; only these may be private/loopback addresses."""
-        return {Origin.of(u) for u in self.seed_urls()}
+        """Origins the operator named (seeds and ``resource_hosts``); only these may be
+        private/loopback addresses."""
+        return {Origin.of(u) for u in (*self.seed_urls(), *self.resources.hosts)}
 
     def hosts(self) -> list[str]:
         """Hosts the crawl stays on: ``allowed_domains`` or else the seed URLs' hosts."""
@@ -144,7 +164,10 @@ _REGEX_KEYS = ("article_urls", "follow_urls", "deny_urls", "drop_text", "cut_tex
 _KNOWN_KEYS = {
     *_LIST_KEYS, "name", "language", "editions", "date_order", "download_delay",
     "concurrency", "spider", "dateline", "timezone", "contact_url", "max_page_bytes",
+    *RESOURCE_KEYS,
+    "discovery",
 }
+DISCOVERY_MODES = ("generic", "rules")
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -196,7 +219,7 @@ def outlet_from_mapping(data: Any, path: Path | None = None) -> OutletConfig:
                                  f"{key}: {message}")
 
     clean = {k: v for k, v in data.items() if not str(k).startswith("__")}
-    for key in ("name", "start_urls", "article_urls"):
+    for key in ("name", "start_urls"):
         if key not in clean and not (key == "start_urls" and (clean.get("feeds")
                                                                or clean.get("sitemaps"))):
             raise OutletConfigError(f"{where}:1: missing required key '{key}'")
@@ -225,8 +248,13 @@ def outlet_from_mapping(data: Any, path: Path | None = None) -> OutletConfig:
         kwargs[key] = value
     if not kwargs["start_urls"] and not kwargs["feeds"] and not kwargs["sitemaps"]:
         raise fail("start_urls", "give at least one start URL, feed or sitemap")
-    if not kwargs["article_urls"]:
-        raise fail("article_urls", "give at least one regex that marks article pages")
+    discovery = clean.get("discovery", "")
+    if discovery not in ("", *DISCOVERY_MODES):
+        raise fail("discovery", f"must be one of {', '.join(DISCOVERY_MODES)}")
+    if discovery == "rules" and not kwargs["article_urls"]:
+        raise fail("discovery", "'rules' needs article_urls (regexes that mark article "
+                                "pages); leave discovery out to let pages decide")
+    kwargs["discovery"] = discovery
 
     language = clean.get("language")
     if language is not None and not (isinstance(language, str) and re.fullmatch(r"[a-z]{3}",
@@ -271,6 +299,7 @@ def outlet_from_mapping(data: Any, path: Path | None = None) -> OutletConfig:
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise fail("max_page_bytes", "must be a positive integer")
         kwargs["max_page_bytes"] = value
+    kwargs["resources"] = resource_policy(clean, fail)
     kwargs["extra"] = {k: _strip_lines(v) for k, v in clean.items() if k not in _KNOWN_KEYS}
     return OutletConfig(**kwargs)
 

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from archive.store.manifest import manifest_keys
+from archive.discover.coverage import merge_coverage
 from archive.runs.report import EXIT_OK
+from archive.runs.samples import merge_samples
+from archive.store.manifest import manifest_keys
 
 # counters that are summed as they are; nested {"by_kind": {...}} groups are summed per kind
 _SUMMED = ("articles", "non_articles", "duplicates", "new_versions", "unchanged",
@@ -120,8 +122,15 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     merged["failures"] = {"total": sum(int(r.get("failures", {}).get("total", 0))
                                        for r in reports),
                           "by_kind": failures}
+    resources = [r["resources"] for r in reports if isinstance(r.get("resources"), dict)]
+    if resources:
+        merged["resources"] = _merge_resources(resources)
+    coverage = [r["coverage"] for r in reports if isinstance(r.get("coverage"), dict)]
+    if coverage:
+        merged["coverage"] = merge_coverage(coverage)
     merged["files"] = [f for r in reports for f in r.get("files", [])]
     merged["exit_status"] = max(int(r.get("exit_status", EXIT_OK)) for r in reports)
+    merged.update(merge_samples(reports))  # failing URLs and text lengths
     merged["workers"] = [{
         "worker_id": r.get("worker_id"),
         "crawl_host": r.get("crawl_host"),
@@ -135,6 +144,18 @@ def merge_reports(reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "files": len(r.get("files", [])),
     } for r in reports]
     return merged
+
+
+def _merge_resources(blocks: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The workers' ``resources`` blocks (archive.runs.report.resource_counts), summed."""
+    out: dict[str, Any] = {name: sum(int(b.get(name) or 0) for b in blocks)
+                           for name in ("fetched", "revalidated")}
+    for outcome in ("skipped", "failed"):
+        parts = [b.get(outcome) or {} for b in blocks]
+        out[outcome] = {"total": sum(int(p.get("total") or 0) for p in parts),
+                        "by_reason": _sum_groups(p.get("by_reason") or {} for p in parts)}
+    out["responses"] = sum(int(b.get("responses") or 0) for b in blocks)
+    return out
 
 
 def _sum_groups(groups: Iterable[Mapping[str, Any]]) -> dict[str, int]:

@@ -51,6 +51,20 @@ def _group(stats: Mapping[str, Any], prefix: str) -> dict[str, int]:
             if k.startswith(prefix) and isinstance(v, (int, float))}
 
 
+def resource_counts(stats: Mapping[str, Any], responses: int = 0) -> dict[str, Any]:
+    """Page resources (spiders/resources.py): fetched (200), revalidated (304), skipped
+    and failed by reason; ``responses`` counts every response, redirects and errors too."""
+    group = _group(stats, STAT_PREFIX + "resources/")
+    out: dict[str, Any] = {"fetched": group.get("fetched", 0),
+                           "revalidated": group.get("revalidated", 0)}
+    for outcome in ("skipped", "failed"):
+        prefix = outcome + "/"
+        by_reason = {k[len(prefix):]: v for k, v in group.items() if k.startswith(prefix)}
+        out[outcome] = {"total": sum(by_reason.values()), "by_reason": by_reason}
+    out["responses"] = responses
+    return out
+
+
 def build_report(*, run_id: str, outlet: str, store_uri: str, started: datetime,
                  stats: Mapping[str, Any], files: Iterable[StoredObject],
                  finish_reason: str | None, kind: str = "crawl",
@@ -58,6 +72,7 @@ def build_report(*, run_id: str, outlet: str, store_uri: str, started: datetime,
     """Assemble the report dict from counters named ``newsarchive/...``."""
     finished = datetime.now(UTC)
     fetched = _group(stats, STAT_PREFIX + "fetched/")
+    resource_responses = fetched.pop("resource", 0)  # page resources are not pages
     failures = _group(stats, STAT_PREFIX + "failures/")
     file_list = [f.to_dict() for f in files]
     report: dict[str, Any] = {
@@ -78,6 +93,7 @@ def build_report(*, run_id: str, outlet: str, store_uri: str, started: datetime,
         "revisits": _group(stats, STAT_PREFIX + "revisits/"),
         "skipped_archived": int(stats.get(STAT_PREFIX + "discovery/archived", 0)),
         "failures": {"total": sum(failures.values()), "by_kind": failures},
+        "resources": resource_counts(stats, resource_responses),
         "bytes": int(stats.get(STAT_PREFIX + "bytes", 0)),
         "files": file_list,
         "pending_uploads": sum(1 for f in file_list if f.get("pending")),

@@ -12,8 +12,9 @@ questions an incremental run asks on its hot path:
   (``lookup_digest``/``record_digest``; the *earliest* capture always wins);
 - HTTP validators of feeds, sitemaps and fronts for conditional requests.
 
-Two implementations share the ``StateStore`` protocol defined here: ``archive.state.sqlite.SQLiteState``
-(embedded default, one file) and ``archive.state.redis.RedisState`` (shared by several crawl
+Two implementations share the ``StateStore`` protocol defined here:
+``archive.state.sqlite.SQLiteState`` (embedded default, one file) and
+``archive.state.redis.RedisState`` (shared by several crawl
 workers).  Writes are order-independent merges (earliest first capture, highest
 version, latest check), so a rebuild may read the store in any order and several
 workers may record the same facts without coordination.
@@ -22,8 +23,6 @@ workers may record the same facts without coordination.
 from __future__ import annotations
 
 import os
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime

@@ -34,10 +34,10 @@ from typing import BinaryIO
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from archive.state.schedule import parse_datetime
-from archive.state.base import ArticleRecord, DigestRecord, StateStore
-from archive.store.base import Store
 from archive.outlet.urls import key_of_id
+from archive.state.base import ArticleRecord, DigestRecord, StateStore
+from archive.state.schedule import parse_datetime
+from archive.store.base import Store
 
 _WARC_ERRORS = (OSError, EOFError, ValueError, zlib.error, ArchiveLoadFailed)
 INDEX_SUFFIXES = (".cdxj", ".cdxj.gz", ".cdx", ".cdx.gz")

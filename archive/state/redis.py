@@ -33,8 +33,20 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
+from archive.state.base import (
+    ArticleRecord,
+    ArticleState,
+    DigestRecord,
+    Recheck,
+    StateError,
+    Validators,
+    article_row,
+    chunks,
+    from_epoch,
+    pick_due,
+    to_datetime,
+)
 from archive.state.schedule import RecheckSchedule
-from archive.state.base import ArticleRecord, ArticleState, DigestRecord, Recheck, StateError, Validators, article_row, chunks, from_epoch, pick_due, to_datetime
 
 BUCKETS = 1 << 14
 SCRIPT_BATCH = 1000
@@ -174,6 +186,24 @@ def _unpack_digest(digest: str, outlet: str, value: bytes) -> DigestRecord:
                         int(offset) if offset else None, outlet)
 
 
+def split_redis_url(url: str) -> tuple[str, str]:
+    """``redis://host:port/db?prefix=NAME`` -> (URL for redis-py, key prefix).
+
+    ``prefix`` is ours, not redis-py's: it is taken out of the query (the rest is kept for
+    redis-py) and checked, so one prefix's keys can never match another's.  The one parser
+    of our Redis URLs: the crawl state and the distributed crawl (crawler.distributed) use it.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise StateError(f"{url!r}: expected redis://host:port/db")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
+    if not _PREFIX.fullmatch(prefix):
+        raise StateError(f"bad Redis key prefix {prefix!r}: use letters, digits, . _ -")
+    rest = urlencode([(k, v) for k, v in query if k != "prefix"])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), prefix
+
+
 class RedisState:
     """``StateStore`` on Redis; one instance per process, safe to share between threads."""
 
@@ -194,11 +224,7 @@ class RedisState:
     @classmethod
     def from_url(cls, url: str) -> RedisState:
         """``redis://host:port/db?prefix=NAME``; the prefix defaults to ``newsarchive``."""
-        parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        prefix = next((v for k, v in query if k == "prefix"), DEFAULT_PREFIX)
-        rest = urlencode([(k, v) for k, v in query if k != "prefix"])
-        clean = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, ""))
+        clean, prefix = split_redis_url(url)
         return cls(redis.Redis.from_url(clean), prefix=prefix, location=url)
 
     # ---- key names

@@ -8,13 +8,26 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from archive.state.base import (
+    SCHEMA_VERSION,
+    ArticleRecord,
+    ArticleState,
+    DigestRecord,
+    Recheck,
+    StateError,
+    Validators,
+    article_row,
+    chunks,
+    digest_row,
+    from_epoch,
+    pick_due,
+    to_datetime,
+)
 from archive.state.schedule import RecheckSchedule
-from archive.state.base import ArticleRecord, ArticleState, DigestRecord, Recheck, SCHEMA_VERSION, StateError, Validators, article_row, chunks, digest_row, from_epoch, pick_due, to_datetime
-
 
 # ---- SQLite ----------------------------------------------------------------------------------
 

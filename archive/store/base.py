@@ -53,6 +53,10 @@ class Store(Protocol):
     def open_read(self, key: str) -> BinaryIO:
         """A binary stream of the object ``key``."""
 
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of object ``key`` from ``offset`` (one WARC record, say)."""
+        ...
+
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix`` (paginated for S3)."""
 
@@ -109,6 +113,11 @@ class LocalStore:
 
     def open_read(self, key: str) -> BinaryIO:
         return open(self.path_for(key), "rb")
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        with open(self.path_for(key), "rb") as handle:
+            handle.seek(offset)
+            return handle.read(length)
 
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         base = self.root / prefix if prefix else self.root

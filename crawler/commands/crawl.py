@@ -9,14 +9,14 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+from archive.corpus.records import parse_since
 from archive.outlet.config import OutletConfig, OutletConfigError
-from archive.runs.lock import LockHeld, RunLock
 from archive.runs.report import EXIT_FAILED, EXIT_LOCKED, EXIT_STORE, EXIT_USAGE, summary_line
+from archive.state.lock import LockHeld, RunLock
 from archive.store import open_store
 from archive.store.base import StoreError
 from crawler.commands import add_object_lock_arguments, add_store_argument
-from crawler.context import parse_since
-from crawler.distributed_redis import DistributedError, check_worker_id, connect, split_redis_url
+from crawler.distributed.frontier import DistributedError, check_worker_id, connect, split_redis_url
 from crawler.outlets import registered_outlets
 
 HELP = """\
@@ -84,13 +84,13 @@ def load_outlets(names: list[str]) -> list[OutletConfig]:
     return outlets
 
 
-def check_store(uri: str) -> bool:
+def check_store(uri: str, options: dict | None = None) -> bool:
     """Validate the store before anything is written; False when S3 is down right now.
 
     A store that is merely unreachable does not stop the crawl (it spools and uploads
     later); a wrong URI, missing bucket, bad credentials or denied access do.
     """
-    store = open_store(uri)
+    store = open_store(uri, **(options or {}))
     if not uri.startswith("s3://"):
         return True
     from archive.store.s3.store import check_reachable
@@ -134,14 +134,13 @@ def run(args: argparse.Namespace) -> int:
         except DistributedError as exc:
             print(f"newsarchive: error: {exc}", file=sys.stderr)
             return EXIT_STORE
-    if args.create_bucket:
-        os.environ["NEWSARCHIVE_S3_CREATE_BUCKET"] = "1"
-    if args.object_lock_days is not None:
-        os.environ["NEWSARCHIVE_OBJECT_LOCK_DAYS"] = str(args.object_lock_days)
-    if args.object_lock_mode:
-        os.environ["NEWSARCHIVE_OBJECT_LOCK_MODE"] = args.object_lock_mode
+    # S3 options travel to the crawl's store as a setting (NEWSARCHIVE_STORE_OPTIONS)
+    store_options = {"create_bucket": args.create_bucket or None,
+                     "object_lock_days": args.object_lock_days,
+                     "object_lock_mode": args.object_lock_mode}
+    store_options = {name: value for name, value in store_options.items() if value is not None}
     try:
-        reachable = check_store(args.store)
+        reachable = check_store(args.store, store_options)
     except StoreError as exc:
         print(f"newsarchive: error: {exc}", file=sys.stderr)
         return EXIT_STORE
@@ -156,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
         progress=terminal and not args.quiet and not args.verbose,
         state=args.state, since=args.since, recheck=args.recheck,
         redis_url=args.redis, worker_id=args.worker_id,
-        extra_settings={"NEWSARCHIVE_STORE_REACHABLE": reachable},
+        extra_settings={"NEWSARCHIVE_STORE_REACHABLE": reachable,
+                        "NEWSARCHIVE_STORE_OPTIONS": store_options},
     )
     with ExitStack() as locks:
         runnable, locked = [], []

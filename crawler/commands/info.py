@@ -94,10 +94,11 @@ def serve_sample_site(args: argparse.Namespace) -> int:
         sys.path.insert(0, str(REPO_ROOT))
     from tests.sites.server import SampleSite, serve_forever
 
+    cdn_port = args.port + 2 if args.port else 0  # the image CDN origin (outlet.yaml: 8702)
     if not args.idle_exit:
-        serve_forever(args.port, args.arabic_port)
+        serve_forever(args.port, args.arabic_port, cdn_port)
         return 0
-    with SampleSite(port=args.port, arabic_port=args.arabic_port) as site:
+    with SampleSite(port=args.port, arabic_port=args.arabic_port, cdn_port=cdn_port) as site:
         print(f"Rudaw sample outlet: {site.base_url}/english", flush=True)
         last_seen, last_count = time.monotonic(), 0
         while time.monotonic() - last_seen < args.idle_exit:

@@ -1,7 +1,7 @@
 """Reuse of what was captured: ``wacz``, ``reextract``, ``corpus export`` and ``replay``.
 
-Thin argparse layer over archive.warc.wacz, archive.corpus.reextract, archive.corpus.export and
-archive.warc.replay; every command works on a local directory store and on s3://bucket/prefix.
+Thin argparse layer over archive.replay.wacz, archive.corpus.reextract, archive.corpus.export and
+archive.replay.pywb; every command works on a local directory store and on s3://bucket/prefix.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from archive.runs.report import EXIT_FAILED, EXIT_STORE, EXIT_USAGE
 from archive.store import open_store
 from archive.store.base import Store, StoreError
 from crawler.commands import add_store_argument
+from crawler.commands.errors import CommandFailed, command, failing_with
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -89,16 +90,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
     return EXIT_USAGE
 
 
-def _error(message: str) -> None:
-    print(f"newsarchive: error: {message}", file=sys.stderr)
-
-
-def _open(uri: str) -> Store | None:
-    try:
+def _open(uri: str) -> Store:
+    with failing_with((StoreError, EXIT_STORE)):
         return open_store(uri)
-    except StoreError as exc:
-        _error(str(exc))
-        return None
 
 
 def _outlet_name(value: str) -> str:
@@ -123,31 +117,23 @@ def parse_options(pairs: list[str]) -> dict:
     return options
 
 
+@command
 def run_wacz(args: argparse.Namespace) -> int:
-    from archive.warc.wacz import WaczError, package, publish_wacz
+    from archive.replay.wacz import WaczError, package, publish_wacz
 
     store = _open(args.store)
-    if store is None:
-        return EXIT_STORE
     try:
-        outlet = _outlet_name(args.outlet)
-        if args.out:
-            contents = package(store, outlet, Path(args.out), run_id=args.run, since=args.since,
-                               title=args.title)
-            where = str(contents.path)
-        else:
-            where, contents = publish_wacz(store, outlet, run_id=args.run, since=args.since,
-                                           title=args.title)
-            where = f"{store.uri.rstrip('/')}/{where}"
-    except (OutletConfigError, ValueError) as exc:
-        _error(str(exc))
-        return EXIT_USAGE
-    except WaczError as exc:
-        _error(str(exc))
-        return EXIT_FAILED
-    except StoreError as exc:
-        _error(str(exc))
-        return EXIT_STORE
+        with failing_with(((OutletConfigError, ValueError), EXIT_USAGE),
+                          (WaczError, EXIT_FAILED), (StoreError, EXIT_STORE)):
+            outlet = _outlet_name(args.outlet)
+            if args.out:
+                contents = package(store, outlet, Path(args.out), run_id=args.run,
+                                   since=args.since, title=args.title)
+                where = str(contents.path)
+            else:
+                where, contents = publish_wacz(store, outlet, run_id=args.run,
+                                               since=args.since, title=args.title)
+                where = f"{store.uri.rstrip('/')}/{where}"
     finally:
         store.close()
     print(f"newsarchive: wacz={where} warcs={len(contents.warcs)} pages={contents.pages} "
@@ -155,28 +141,21 @@ def run_wacz(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
 def run_reextract(args: argparse.Namespace) -> int:
     from archive.corpus.reextract import reextract
     from crawler.outlets import resolve_outlet
 
-    try:
+    with failing_with(((OutletConfigError, ValueError), EXIT_USAGE)):
         options = parse_options(args.option)
         outlet: OutletConfig | None = resolve_outlet(args.outlet) if args.outlet else None
-    except (OutletConfigError, ValueError) as exc:
-        _error(str(exc))
-        return EXIT_USAGE
     store = _open(args.store)
-    if store is None:
-        return EXIT_STORE
     try:
-        result = reextract(store, outlet, workers=args.workers or None, options=options or None,
-                           config_for=resolve_outlet, reader=args.reader)
-    except OutletConfigError as exc:
-        _error(f"{exc} (give --outlet with the outlet's YAML file)")
-        return EXIT_USAGE
-    except StoreError as exc:
-        _error(str(exc))
-        return EXIT_STORE
+        with failing_with((StoreError, EXIT_STORE), (OutletConfigError, EXIT_USAGE),
+                          hint=" (give --outlet with the outlet's YAML file)"):
+            result = reextract(store, outlet, workers=args.workers or None,
+                               options=options or None, config_for=resolve_outlet,
+                               reader=args.reader)
     finally:
         store.close()
     for name, outlet_result in sorted(result.outlets.items()):
@@ -191,65 +170,47 @@ def run_reextract(args: argparse.Namespace) -> int:
     return EXIT_FAILED if result.failed else 0
 
 
+@command
 def run_export(args: argparse.Namespace) -> int:
     from archive.corpus.export import export_corpus
 
     store = _open(args.store)
-    if store is None:
-        return EXIT_STORE
     try:
-        count = export_corpus(store, args.format, Path(args.out),
-                              outlet=_outlet_name(args.outlet) if args.outlet else None,
-                              since=args.since, language=args.language,
-                              all_versions=args.all_versions)
-    except (OutletConfigError, ValueError) as exc:
-        _error(str(exc))
-        return EXIT_USAGE
-    except StoreError as exc:
-        _error(str(exc))
-        return EXIT_STORE
+        with failing_with(((OutletConfigError, ValueError), EXIT_USAGE),
+                          (StoreError, EXIT_STORE)):
+            count = export_corpus(store, args.format, Path(args.out),
+                                  outlet=_outlet_name(args.outlet) if args.outlet else None,
+                                  since=args.since, language=args.language,
+                                  all_versions=args.all_versions)
     finally:
         store.close()
     print(f"newsarchive: exported {count} records to {args.out} ({args.format})")
     return 0
 
 
+@command
 def run_replay(args: argparse.Namespace) -> int:
-    try:
-        from archive.warc.replay import PywbError, PywbServer
-    except ModuleNotFoundError as exc:
-        if exc.name != "archive.warc.replay":
-            raise
-        _error("replay is not available in this installation (archive.warc.replay is missing)")
-        return EXIT_FAILED
+    from archive.replay.pywb import PywbError, PywbServer
     from archive.warc.cdxj import LocalCopy, warc_keys
 
     store = _open(args.store)
-    if store is None:
-        return EXIT_STORE
     cache = Path(args.cache or Path.home() / ".cache" / "newsarchive" / "replay").expanduser()
     try:
-        keys = warc_keys(store, _outlet_name(args.outlet) if args.outlet else None)
-        if not keys:
-            _error(f"no WARCs in {store.uri}")
-            return EXIT_FAILED
-        copies = LocalCopy(store, cache / "warcs")
-        paths = [copies.path(k) for k in keys]  # S3: downloaded once, kept for next time
-    except (OSError, StoreError) as exc:
-        _error(str(exc))
-        return EXIT_STORE
+        with failing_with(((OSError, StoreError), EXIT_STORE)):
+            keys = warc_keys(store, _outlet_name(args.outlet) if args.outlet else None)
+            if not keys:
+                raise CommandFailed(f"no WARCs in {store.uri}", EXIT_FAILED)
+            copies = LocalCopy(store, cache / "warcs")
+            paths = [copies.path(k) for k in keys]  # S3: downloaded once, kept for next time
     finally:
         store.close()
     print(f"newsarchive: preparing pywb for {len(paths)} WARCs (the first run installs pywb "
           "into its own virtualenv) ...", file=sys.stderr, flush=True)
     try:
-        with PywbServer(paths, port=args.port) as server:
+        with failing_with((PywbError, EXIT_FAILED)), PywbServer(paths, port=args.port) as server:
             print(f"newsarchive: replaying {len(paths)} WARCs at "
                   f"{server.base_url}/{server.collection}/ (Ctrl-C to stop)", flush=True)
             _serve_until_interrupted(server)
-    except PywbError as exc:
-        _error(str(exc))
-        return EXIT_FAILED
     except KeyboardInterrupt:
         pass
     return 0

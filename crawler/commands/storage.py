@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from archive.runs.report import EXIT_STORE, EXIT_USAGE
 from archive.store.base import StoreError
 from archive.store.s3.config import StoreUnreachable
 from crawler.commands import add_object_lock_arguments, add_store_argument
+from crawler.commands.errors import CommandFailed, command, failing_with
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -56,36 +56,19 @@ def _open(args: argparse.Namespace, **s3_options):
     """The store for --store; S3 options apply only to s3:// URIs."""
     from archive.store import open_store
 
-    if args.store.startswith("s3://"):
-        from archive.store.s3.store import S3Store
-
-        return S3Store.from_uri(args.store, **{k: v for k, v in s3_options.items()
-                                               if v is not None})
-    return open_store(args.store)
+    return open_store(args.store, **s3_options)
 
 
-def _error(message: object) -> None:
-    print(f"newsarchive: error: {message}", file=sys.stderr)
-
-
+@command
 def run_sync(args: argparse.Namespace) -> int:
     from archive.store.sync import sync_pending
 
-    try:
+    with failing_with((StoreError, EXIT_USAGE)):
         store = _open(args, create_bucket=args.create_bucket or None,
                       object_lock_days=args.object_lock_days,
                       object_lock_mode=args.object_lock_mode)
-    except StoreError as exc:
-        _error(exc)
-        return EXIT_USAGE
-    try:
+    with failing_with((StoreUnreachable, EXIT_STORE), (StoreError, EXIT_PROBLEMS)):
         result = sync_pending(store, timeout=args.timeout)
-    except StoreUnreachable as exc:
-        _error(exc)
-        return EXIT_STORE
-    except StoreError as exc:
-        _error(exc)
-        return EXIT_PROBLEMS
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:
@@ -101,27 +84,18 @@ def run_sync(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 
+@command
 def run_verify(args: argparse.Namespace) -> int:
     from archive.store.verify import verify_store
 
-    try:
+    with failing_with((StoreError, EXIT_USAGE)):
         store = _open(args)
-    except StoreError as exc:
-        _error(exc)
-        return EXIT_USAGE
     if not args.store.startswith("s3://") and not Path(store.uri).is_dir():
-        _error(f"no store at {store.uri}: not a directory")
-        return EXIT_USAGE
-    try:
+        raise CommandFailed(f"no store at {store.uri}: not a directory", EXIT_USAGE)
+    with failing_with((StoreUnreachable, EXIT_STORE), (StoreError, EXIT_PROBLEMS)):
         if hasattr(store, "check_bucket"):
             store.check_bucket()
         result = verify_store(store, deep=args.deep)
-    except StoreUnreachable as exc:
-        _error(exc)
-        return EXIT_STORE
-    except StoreError as exc:
-        _error(exc)
-        return EXIT_PROBLEMS
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -13,6 +13,7 @@ from html import escape
 from string import Template
 from urllib.parse import quote
 
+from .assets import FRONT_HEAD
 from .content import ARABIC, SITE_ROOT, Article, Edition, SiteContent
 
 TEMPLATES = SITE_ROOT / "templates"
@@ -40,8 +41,9 @@ class PageRenderer:
     """Renders every HTML page for one pair of base URLs (main and arabic origin)."""
 
     def __init__(self, content: SiteContent, main_url: str, arabic_url: str,
-                 noise: Mapping[str, int] | None = None) -> None:
+                 noise: Mapping[str, int] | None = None, image_host: str = IMAGE_HOST) -> None:
         self.content = content
+        self.image_host = image_host  # the CDN origin that serves article photos
         self.main_url = main_url
         self.arabic_url = arabic_url
         self.noise = noise or {}  # page key -> ad rotation (0: no ad slot rendered)
@@ -139,7 +141,7 @@ class PageRenderer:
                     f'{_slugify(name)}">{escape(name)}</a> <a class="author-card__handle" '
                     f'href="https://x.com/{article.handle}">@{article.handle}</a></div>')
         url = self.url_of(article)
-        image = escape(IMAGE_HOST + (article.image or "/images/placeholder.jpg"))
+        image = escape(self.image_host + (article.image or "/images/placeholder.jpg"))
         most_read = self.content.most_read(article.edition)
         main = self._render(
             "legacy_article.html", title=escape(article.title),
@@ -160,8 +162,10 @@ class PageRenderer:
         """Next.js-style article: SSR body plus og:, canonical, JSON-LD NewsArticle."""
         edition = self.content.editions[article.edition]
         url = self.url_of(article)
-        raw_image = IMAGE_HOST + (article.image or "/images/placeholder.jpg")
-        proxy = escape(f"/_next/image?url={quote(raw_image, safe='')}&w=1200&q=75")
+        raw_image = self.image_host + (article.image or "/images/placeholder.jpg")
+        proxied = f"/_next/image?url={quote(raw_image, safe='')}"
+        proxy = escape(f"{proxied}&w=1200&q=75")
+        srcset = escape(f"{proxied}&w=640&q=75 640w, {proxied}&w=1200&q=75 1200w")
         authors = "\n".join(
             f'        <a class="article__author" href="/{edition.name}/authors/{_slugify(n)}">'
             f"{escape(n)}</a>" for n in article.authors)
@@ -170,7 +174,8 @@ class PageRenderer:
             "new_article.html", edition=edition.name, site_name=escape(edition["site_name"]),
             slug=article.slug, section=escape(article.section), title=escape(article.title),
             title_attr=escape(article.title), visible_date=article.visible_date,
-            author_lines=authors, image_proxy=proxy, body=self._body(edition, article),
+            author_lines=authors, image_proxy=proxy, image_srcset=srcset,
+            body=self._body(edition, article),
             updated=escape(edition["updated"].format(time=article.updated_time)),
             share_items=self._share(edition, url),
             also_in=escape(edition["also_in"].format(section=article.section)),
@@ -234,7 +239,8 @@ class PageRenderer:
                      if a.alt_slugs]
         main = self._render("front.html", most_read=escape(edition["most_read"]))
         head = ('<meta property="og:type" content="website">\n'
-                f'<meta property="og:title" content="{escape(edition["site_name"])}">\n')
+                f'<meta property="og:title" content="{escape(edition["site_name"])}">\n'
+                + FRONT_HEAD)
         return self.page(edition, edition["site_name"], main, legacy=False, head_extra=head,
                          scripts=self.flight_scripts([("latest", latest),
                                                       ("mostRead", most_read)]),
@@ -245,7 +251,7 @@ class PageRenderer:
         """Legacy section listing with ``?page=N`` pagination (no next link on the last)."""
         items = "\n".join(
             f'    <li class="section-list__item"><a href="{a.canonical_path}"><img src="'
-            f'{IMAGE_HOST}{a.image}" alt=""></a><h3><a href="{a.canonical_path}">'
+            f'{self.image_host}{a.image}" alt=""></a><h3><a href="{a.canonical_path}">'
             f"{escape(a.title)}</a></h3><p>{escape(a.summary)}</p>"
             f'<span class="date">{a.visible_date}</span></li>' for a in pages[page - 1])
         base = f"/{edition.name}/{_slugify(section).replace('-', '')}"

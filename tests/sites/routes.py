@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from .assets import asset_routes
 from .badpages import BAD_PAGES, bad_responses, load_bad_articles
 from .content import ARABIC, MAIN, Article, SiteContent
 from .feeds import (
@@ -44,16 +45,18 @@ __all__ = ["BAD_PAGES", "FEEDS", "LEGACY_SECTION_PAGES", "SITEMAPS", "TRACKED_LI
 
 def build_routes(content: SiteContent, main_url: str, arabic_url: str,
                  noise: Mapping[str, int] | None = None,
-                 index_lastmods: Mapping[str, str] | None = None) -> dict:
+                 index_lastmods: Mapping[str, str] | None = None, cdn_url: str = "") -> dict:
     """Every (origin, path-with-query) the two origins answer.
 
     ``noise`` maps a page key (article canonical path, front, listing, feed or sitemap
     path) to an ad/cache rotation number that changes the page's bytes but not its text;
-    ``index_lastmods`` gives the sitemap index's <lastmod> per child sitemap path.
+    ``index_lastmods`` gives the sitemap index's <lastmod> per child sitemap path;
+    ``cdn_url``: the image CDN origin (tests/sites/assets.py), default the real one.
     """
     noise = noise or {}
-    renderer = PageRenderer(content, main_url, arabic_url, noise)
-    routes: dict[tuple[str, str], Response] = {}
+    renderer = PageRenderer(content, main_url, arabic_url, noise,
+                            **({"image_host": cdn_url} if cdn_url else {}))
+    routes: dict[tuple[str, str], Response] = asset_routes(content)
     for edition in content.editions.values():
         routes[edition.origin, edition.front_path] = Response.html(
             renderer.front(edition), chunked=edition.front_path in CHUNKED, validators="page")

@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .assets import CDN
 from .conditional import assign_validators, http_date, not_modified
 from .content import ARABIC, EDITION_ORDER, MAIN, SITE_ROOT
 from .expected import article_entry
@@ -38,7 +39,8 @@ from .routes import (
 )
 
 OUTLET_TEMPLATES = {"default": "outlet.yaml", "bad": "outlet-bad.yaml"}
-TEMPLATE_ORIGINS = {MAIN: "http://127.0.0.1:8700", ARABIC: "http://127.0.0.1:8701"}
+TEMPLATE_ORIGINS = {MAIN: "http://127.0.0.1:8700", ARABIC: "http://127.0.0.1:8701",
+                    CDN: "http://127.0.0.1:8702"}
 COMPRESSIBLE_TYPES = ("text/", "application/xml", "application/rss+xml")
 CHUNK_SIZE = 4096
 NOT_FOUND = Response.html("<html><body><h1>404</h1><p>Page not found</p></body></html>",
@@ -196,11 +198,13 @@ class SampleSite:
     """
 
     def __init__(self, port: int = 0, arabic_port: int = 0, host: str = "127.0.0.1",
-                 root: Path = SITE_ROOT, *, conditional_articles: bool = False) -> None:
+                 root: Path = SITE_ROOT, *, conditional_articles: bool = False,
+                 cdn_port: int = 0) -> None:
         self.host = host
         self.root = root
         self.conditional_articles = conditional_articles
-        self._ports = {MAIN: port, ARABIC: arabic_port}
+        # the third origin plays the image CDN (tests/sites/assets.py)
+        self._ports = {MAIN: port, ARABIC: arabic_port, CDN: cdn_port}
         self._servers: dict[str, _OriginServer] = {}
         self._threads: list[threading.Thread] = []
         self._log = _Log()
@@ -211,6 +215,7 @@ class SampleSite:
         self._changes: list[tuple[str, str]] = []
         self.base_url = ""
         self.arabic_url = ""
+        self.cdn_url = ""
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -219,6 +224,7 @@ class SampleSite:
             self._servers[origin] = _OriginServer(self.host, port, self, origin)
         self.base_url = self._origin_url(MAIN)
         self.arabic_url = self._origin_url(ARABIC)
+        self.cdn_url = self._origin_url(CDN)
         with self._mutex:
             self._rebuild(restart=True)
         for origin, server in self._servers.items():
@@ -392,7 +398,7 @@ class SampleSite:
     def _rebuild(self, restart: bool) -> None:
         state = self._state
         routes = build_routes(state.content, self.base_url, self.arabic_url, state.noise,
-                              state.sitemap_stamps)
+                              state.sitemap_stamps, cdn_url=self.cdn_url)
         previous = self._routes or None
         if previous and not restart:  # a child sitemap changed: the index says when
             stale = [p for p in SITEMAPS[1:]
@@ -420,6 +426,7 @@ class SampleSite:
         text = (self.root / name).read_text(encoding="utf-8")
         text = text.replace(TEMPLATE_ORIGINS[MAIN], self.base_url)
         text = text.replace(TEMPLATE_ORIGINS[ARABIC], self.arabic_url)
+        text = text.replace(TEMPLATE_ORIGINS[CDN], self.cdn_url)
         dest = Path(dest)
         if dest.is_dir():
             dest = dest / name
@@ -427,11 +434,12 @@ class SampleSite:
         return dest
 
 
-def serve_forever(port: int = 8700, arabic_port: int = 8701) -> None:
+def serve_forever(port: int = 8700, arabic_port: int = 8701, cdn_port: int = 8702) -> None:
     """Serve the sample outlet until Ctrl-C (``newsarchive sample-site``)."""
-    with SampleSite(port=port, arabic_port=arabic_port) as site:
+    with SampleSite(port=port, arabic_port=arabic_port, cdn_port=cdn_port) as site:
         print(f"Rudaw sample outlet: {site.base_url}/english  (www.rudaw.net)", flush=True)
         print(f"Arabic origin:       {site.arabic_url}/arabic  (www.rudawarabia.net)", flush=True)
+        print(f"Image CDN origin:    {site.cdn_url}  (images.rudaw.net)", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         try:
             threading.Event().wait()

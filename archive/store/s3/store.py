@@ -14,24 +14,15 @@ lands exactly once.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import heapq
-import itertools
-import json
 import logging
-import os
-import random
-import shutil
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from archive.store.base import StoredObject, StoreError, sha256_file
+from archive.store.base import StoredObject
+from archive.store.s3.bucket import check_bucket
 from archive.store.s3.config import (
     AccessDenied,
     BucketMissing,
@@ -40,57 +31,24 @@ from archive.store.s3.config import (
     S3Client,
     S3Options,
     StoreUnreachable,
-    TransientError,
     build_client,
     error_code,
     http_status,
     parse_s3_uri,
     translate_error,
 )
+from archive.store.s3.queue import UploadQueue
+from archive.store.s3.spool import Spool, SpoolJob, default_spool_root  # noqa: F401
 from archive.store.s3.uploader import (
     ObjectInfo,
-    UploadAborted,
     Uploader,
-    UploadResult,
-    VerificationFailed,
 )
 
 logger = logging.getLogger(__name__)
 
-SIDECAR = ".pending.json"
-_SKIP_SUFFIXES = (".open", ".tmp", ".part", SIDECAR)
-# Failures a later attempt in the same run may cure; anything else waits for `sync`.
-_RETRYABLE = (StoreUnreachable, VerificationFailed)
 
 
-def default_spool_root() -> Path:
-    """``$NEWSARCHIVE_SPOOL``, else ``$XDG_STATE_HOME/newsarchive/spool``, else ~/.local/state/…"""
-    explicit = os.environ.get("NEWSARCHIVE_SPOOL")
-    if explicit:
-        return Path(explicit).expanduser()
-    state = os.environ.get("XDG_STATE_HOME") or "~/.local/state"
-    return Path(state).expanduser() / "newsarchive" / "spool"
-
-
-def _check_key(key: str) -> str:
-    parts = key.split("/")
-    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise StoreError(f"invalid store key {key!r}")
-    if key.endswith(_SKIP_SUFFIXES):
-        raise StoreError(f"store key {key!r} ends with a reserved spool suffix")
-    return key
-
-
-@dataclass
-class _Job:
-    key: str
-    path: Path
-    size: int
-    sha256: str
-    attempts: int = 0
-
-
-class S3Store:
+class S3Store(UploadQueue):
     """A store at ``s3://bucket/prefix`` (see the module docstring for the life of a file)."""
 
     def __init__(self, bucket: str, prefix: str = "", *, spool: str | Path | None = None,
@@ -109,26 +67,13 @@ class S3Store:
             self.spool_dir = root.resolve()
         else:
             self.spool_dir = (root / self.location.bucket / self.location.prefix).resolve()
+        self.spool_files = Spool(self.spool_dir)
         self.s3 = client or build_client(self.options)
         self.uploader = Uploader(self.s3, self.location, self.options)
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Job]] = []
-        self._seq = itertools.count()
-        self._queued: set[str] = set()   # keys scheduled or in flight in this process
-        self._in_flight = 0
-        self._workers: list[threading.Thread] = []
-        self._generation = 0  # bumped by close(): a straggling worker must not touch state
-        self._outage = 0      # consecutive "cannot reach the endpoint" failures
-        self._paused_until = 0.0  # while the endpoint is down, nobody tries before this
-        self._stopping = False
-        self._closing = False
-        self._abort = threading.Event()
+        self._init_queue(resume)
         self._ready_lock = threading.Lock()
         self._ready = False
-        self._resume = resume  # the first publish also queues what earlier runs left behind
         self.list_page_size: int | None = None  # None: the server's page size
-        self.uploaded: dict[str, UploadResult] = {}
-        self.failures: dict[str, str] = {}   # key -> last error message, for run reports
 
     @classmethod
     def from_uri(cls, uri: str, **kwargs) -> S3Store:
@@ -141,83 +86,9 @@ class S3Store:
 
     # -- bucket readiness ------------------------------------------------------------------
 
-    def _what(self, action: str) -> str:
-        return f"{action} {self.uri}"
-
     def check_bucket(self, s3: S3Client | None = None) -> None:
         """Head the bucket (creating it when asked) and check Object Lock when it is needed."""
-        from botocore.exceptions import ClientError
-
-        s3 = s3 or self.s3
-        bucket = self.location.bucket
-        try:
-            s3.client.head_bucket(Bucket=bucket)
-        except ClientError as exc:
-            status = http_status(exc)
-            if status == 404 or error_code(exc) in ("NoSuchBucket", "404", "NotFound"):
-                if not self.options.create_bucket:
-                    raise BucketMissing(
-                        f"bucket {bucket!r} does not exist at {s3.endpoint_url}; create it or "
-                        "pass --create-bucket (NEWSARCHIVE_S3_CREATE_BUCKET=1)") from None
-                self._create_bucket(s3)
-            elif status in (400, 403):
-                # HEAD answers carry no error code: ask a GET to say why.
-                self._explain_forbidden(s3)
-                raise AccessDenied(f"{self._what('check bucket')}: access denied") from None
-            else:
-                raise translate_error(exc, what=self._what("check bucket"), bucket=bucket,
-                                      endpoint_url=s3.endpoint_url) from None
-        except Exception as exc:
-            raise translate_error(exc, what=self._what("check bucket"), bucket=bucket,
-                                  endpoint_url=s3.endpoint_url) from None
-        if self.options.object_lock_days:
-            self._check_object_lock(s3)
-
-    def _explain_forbidden(self, s3: S3Client) -> None:
-        try:
-            s3.client.list_objects_v2(Bucket=self.location.bucket, MaxKeys=1)
-        except Exception as exc:
-            raise translate_error(exc, what=self._what("check bucket"),
-                                  bucket=self.location.bucket,
-                                  endpoint_url=s3.endpoint_url) from None
-
-    def _create_bucket(self, s3: S3Client) -> None:
-        args: dict = {"Bucket": self.location.bucket}
-        region = s3.client.meta.region_name
-        if s3.is_aws and region and region != "us-east-1":
-            args["CreateBucketConfiguration"] = {"LocationConstraint": region}
-        if self.options.object_lock_days:
-            args["ObjectLockEnabledForBucket"] = True
-        try:
-            s3.client.create_bucket(**args)
-        except Exception as exc:
-            if error_code(exc) in ("BucketAlreadyOwnedByYou",):
-                return
-            raise translate_error(exc, what=self._what("create bucket"),
-                                  bucket=self.location.bucket,
-                                  endpoint_url=s3.endpoint_url) from None
-        logger.info("created bucket %s%s", self.location.bucket,
-                    " with Object Lock" if self.options.object_lock_days else "")
-
-    def _check_object_lock(self, s3: S3Client) -> None:
-        try:
-            config = s3.client.get_object_lock_configuration(Bucket=self.location.bucket)
-            enabled = config.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled")
-        except Exception as exc:
-            code = error_code(exc)
-            if code in ("ObjectLockConfigurationNotFoundError", "NotImplemented",
-                        "InvalidRequest") or http_status(exc) in (404, 501):
-                enabled = None
-            else:
-                raise translate_error(exc, what=self._what("check Object Lock"),
-                                      bucket=self.location.bucket,
-                                      endpoint_url=s3.endpoint_url) from None
-        if enabled != "Enabled":
-            raise ObjectLockUnavailable(
-                f"--object-lock-days was given but bucket {self.location.bucket!r} has no "
-                "Object Lock; Object Lock can only be enabled when a bucket is created "
-                "(use a new bucket with --create-bucket --object-lock-days N, or drop the "
-                "option)")
+        check_bucket(s3 or self.s3, self.location, self.options)
 
     def _ensure_ready(self) -> None:
         with self._ready_lock:
@@ -225,71 +96,25 @@ class S3Store:
                 self.check_bucket()
                 self._ready = True
 
-    # -- spool -----------------------------------------------------------------------------
+    # -- spool (archive.store.s3.spool) ------------------------------------------------------
 
     def spool_path(self, key: str) -> Path:
-        path = (self.spool_dir / _check_key(key)).resolve()
-        if self.spool_dir not in path.parents:
-            raise StoreError(f"refusing key outside the store: {key!r}")
-        return path
-
-    @staticmethod
-    def _sidecar(path: Path) -> Path:
-        return path.with_name(path.name + SIDECAR)
-
-    def _write_sidecar(self, job: _Job, error: str | None = None) -> None:
-        record = {"key": job.key, "size": job.size, "sha256": job.sha256,
-                  "attempts": job.attempts, "last_error": error,
-                  "updated": datetime.now(UTC).isoformat(timespec="seconds")}
-        sidecar = self._sidecar(job.path)
-        tmp = sidecar.with_name(sidecar.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(record, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, sidecar)
-
-    def _read_sidecar(self, sidecar: Path) -> _Job | None:
-        try:
-            record = json.loads(sidecar.read_text(encoding="utf-8"))
-            path = sidecar.with_name(sidecar.name[: -len(SIDECAR)])
-            key = path.relative_to(self.spool_dir).as_posix()
-            if record.get("key") not in (None, key):
-                logger.warning("sidecar %s names key %r; using the spool path %r",
-                               sidecar, record.get("key"), key)
-            return _Job(key=key, path=path, size=int(record["size"]),
-                        sha256=str(record["sha256"]), attempts=int(record.get("attempts", 0)))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("ignoring unreadable spool sidecar %s: %s", sidecar, exc)
-            return None
-
-    def _sidecars(self) -> list[Path]:
-        if not self.spool_dir.is_dir():
-            return []
-        return sorted(self.spool_dir.rglob("*" + SIDECAR))
+        return self.spool_files.path(key)
 
     def pending(self) -> list[Path]:
         """Spooled files waiting for upload (from the sidecars, so it survives a crash)."""
-        paths = []
-        for sidecar in self._sidecars():
-            path = sidecar.with_name(sidecar.name[: -len(SIDECAR)])
-            if path.is_file():
-                paths.append(path)
-        return paths
+        return self.spool_files.pending()
 
     def spooled_keys(self) -> list[str]:
         """Keys of every sidecar in the spool, including those whose file is already gone."""
-        return [s.relative_to(self.spool_dir).as_posix()[: -len(SIDECAR)]
-                for s in self._sidecars()]
+        return self.spool_files.spooled_keys()
 
     def pending_objects(self) -> list[StoredObject]:
         """The pending files as StoredObjects (pending=True), for run reports."""
-        jobs = (self._read_sidecar(s) for s in self._sidecars())
-        return [StoredObject(key=j.key, size=j.size, sha256=j.sha256, pending=True)
-                for j in jobs if j is not None and j.path.is_file()]
+        return self.spool_files.pending_objects()
 
     def is_pending(self, key: str) -> bool:
-        return self._sidecar(self.spool_path(key)).exists()
+        return self.spool_files.is_pending(key)
 
     # -- Store protocol --------------------------------------------------------------------
 
@@ -299,7 +124,7 @@ class S3Store:
         Hashing a large file here costs ~0.6 s/GB on the caller's thread: writers that
         already know the sha256 should pass it.
         """
-        stored, job = self._spool(local_path, key, sha256)
+        stored, job = self.spool_files.put(local_path, key, sha256)
         self._schedule(job)
         if self._resume:
             self._resume = False
@@ -308,36 +133,30 @@ class S3Store:
 
     def spool(self, local_path: Path, key: str, sha256: str | None = None) -> StoredObject:
         """Put a file in the spool as pending without starting an upload (for ``sync``)."""
-        return self._spool(local_path, key, sha256)[0]
-
-    def _spool(self, local_path: Path, key: str,
-               sha256: str | None) -> tuple[StoredObject, _Job]:
-        target = self.spool_path(key)
-        source = Path(local_path).resolve()
-        if source != target:
-            if target.exists():
-                raise StoreError(f"{key} is already in the spool ({target}); objects are "
-                                 "never overwritten")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.replace(source, target)
-            except OSError:  # another filesystem: copy, then remove the original
-                shutil.copy2(source, target)
-                source.unlink()
-        size = target.stat().st_size
-        job = _Job(key=key, path=target, size=size, sha256=sha256 or sha256_file(target))
-        self._write_sidecar(job)
-        return StoredObject(key=key, size=size, sha256=job.sha256, pending=True), job
+        return self.spool_files.put(local_path, key, sha256)[0]
 
     def open_read(self, key: str) -> BinaryIO:
         """The object's bytes; a file still pending in the spool is read from the spool."""
+        return self._get(key)
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        """``length`` bytes of the object from ``offset``: one ranged GET, not the object."""
+        if length <= 0:
+            return b""
+        with self._get(key, f"bytes={offset}-{offset + length - 1}", offset) as body:
+            return body.read(length)
+
+    def _get(self, key: str, byte_range: str | None = None, offset: int = 0) -> BinaryIO:
         spooled = self.spool_path(key)
-        if spooled.is_file() and self._sidecar(spooled).exists():
-            return open(spooled, "rb")
+        if spooled.is_file() and self.spool_files.sidecar(spooled).exists():
+            handle = open(spooled, "rb")
+            handle.seek(offset)
+            return handle
+        args = {"Bucket": self.location.bucket, "Key": self.location.object_key(key)}
+        if byte_range:
+            args["Range"] = byte_range
         try:
-            response = self.s3.client.get_object(Bucket=self.location.bucket,
-                                                 Key=self.location.object_key(key))
-            return response["Body"]
+            return self.s3.client.get_object(**args)["Body"]
         except Exception as exc:
             if error_code(exc) in ("NoSuchKey", "404") or http_status(exc) == 404:
                 raise FileNotFoundError(f"no object {key!r} in {self.uri}") from None
@@ -348,8 +167,7 @@ class S3Store:
     def list_keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under ``prefix`` (a directory-like prefix, as for LocalStore), sorted,
         including files still pending in the spool."""
-        pending = sorted(j.key for j in map(self._read_sidecar, self._sidecars())
-                         if j is not None and _under(j.key, prefix))
+        pending = sorted(j.key for j in self.spool_files.jobs() if _under(j.key, prefix))
         seen: set[str] = set()
         remote = (k for k in self._list_remote(prefix) if _under(k, prefix))
         for key in _merge_sorted(remote, iter(pending)):
@@ -385,228 +203,6 @@ class S3Store:
     def hash_object(self, key: str) -> str:
         """Re-read an uploaded object and return its sha256."""
         return self.uploader.hash_object(key)
-
-    # -- background uploads ----------------------------------------------------------------
-
-    def resume_pending(self) -> int:
-        """Queue every file left pending in the spool (by a crash or an earlier run).
-
-        The crawl calls this at start (the first ``publish`` does it too, unless the store
-        was made with ``resume=False``); returns how many files were queued.
-        """
-        self._resume = False
-        count = 0
-        for sidecar in self._sidecars():
-            job = self._read_sidecar(sidecar)
-            if job is not None and self._schedule(job):
-                count += 1
-        return count
-
-    def _schedule(self, job: _Job, delay: float = 0.0) -> bool:
-        with self._cond:
-            if job.key in self._queued and delay == 0.0:
-                return False
-            self._queued.add(job.key)
-            heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), job))
-            self._start_workers()
-            self._cond.notify()
-        return True
-
-    def _start_workers(self) -> None:
-        if self._workers and not self._stopping:
-            return
-        self._stopping = False
-        self._closing = False
-        self._abort = threading.Event()
-        self._workers = [threading.Thread(target=self._work, args=(self._generation,),
-                                          name=f"s3-upload-{n}", daemon=True)
-                         for n in range(self.options.file_workers)]
-        for worker in self._workers:
-            worker.start()
-
-    def _next_job(self, generation: int) -> _Job | None:
-        with self._cond:
-            while True:
-                if self._stopping or generation != self._generation:
-                    return None
-                if not self._heap:
-                    self._cond.wait()
-                    continue
-                ready_at = max(self._heap[0][0], self._paused_until)
-                now = time.monotonic()
-                if ready_at <= now:
-                    _, _, job = heapq.heappop(self._heap)
-                    self._in_flight += 1
-                    return job
-                self._cond.wait(timeout=ready_at - now)
-
-    def _work(self, generation: int) -> None:
-        while (job := self._next_job(generation)) is not None:
-            try:
-                self._process(job)
-            except Exception:  # never let a worker die silently
-                logger.exception("unexpected error uploading %s", job.key)
-                self._fail(job, "unexpected error (see the log)", retry=False)
-            finally:
-                with self._cond:
-                    if generation == self._generation:
-                        self._in_flight -= 1
-                    self._cond.notify_all()
-
-    def _process(self, job: _Job) -> None:
-        try:
-            handle = open(job.path, "rb")
-        except FileNotFoundError:
-            self._orphan_sidecar(job)
-            return
-        with handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                # Another uploader (a `sync`, or a crawl) has it: look again shortly; by
-                # then it is either ours to upload or gone because it arrived.
-                self._fail(job, "being uploaded by another process", retry=True, delay=1.0,
-                           record=False)
-                return
-            if not job.path.exists():  # uploaded and removed while we waited for the lock
-                self._orphan_sidecar(job)
-                return
-            job.attempts += 1
-            try:
-                self._ensure_ready()
-                result = self.uploader.upload(job.path, job.key, job.sha256, abort=self._abort)
-            except UploadAborted as exc:
-                self._fail(job, str(exc), retry=False)
-                return
-            except _RETRYABLE as exc:
-                self._fail(job, str(exc), retry=True,
-                           unreachable=isinstance(exc, StoreUnreachable)
-                           and not isinstance(exc, TransientError))
-                return
-            except StoreError as exc:
-                self._fail(job, str(exc), retry=False)
-                return
-            job.path.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            self._sidecar(job.path).unlink()
-        logger.info("uploaded %s/%s (%d bytes, %s)", self.uri, job.key, job.size,
-                    "already present" if result.already_present
-                    else f"verified by {result.verified_by}")
-        self._done(job, result)
-
-    def _orphan_sidecar(self, job: _Job) -> None:
-        """A sidecar whose file is gone: fine if the object is there (crash after delete)."""
-        try:
-            info = self.uploader.head(job.key)
-        except StoreError as exc:
-            self._fail(job, str(exc), retry=isinstance(exc, _RETRYABLE))
-            return
-        if info is not None and info.sha256 == job.sha256 and info.size == job.size:
-            with contextlib.suppress(FileNotFoundError):
-                self._sidecar(job.path).unlink()
-            self._done(job, UploadResult(key=job.key, size=job.size, sha256=job.sha256,
-                                         etag=info.etag, verified_by="existing",
-                                         already_present=True))
-        else:
-            self._fail(job, f"the spool file {job.path} is missing and the object is not "
-                            "in the store", retry=False)
-
-    def _done(self, job: _Job, result: UploadResult | None) -> None:
-        with self._cond:
-            self._queued.discard(job.key)
-            if result is not None:
-                self.uploaded[job.key] = result
-                self.failures.pop(job.key, None)
-                self._outage, self._paused_until = 0, 0.0
-
-    def _fail(self, job: _Job, message: str, *, retry: bool, unreachable: bool = False,
-              delay: float | None = None, record: bool = True) -> None:
-        """Note a failed attempt in the sidecar (we hold the file's lock) and maybe retry."""
-        with contextlib.suppress(OSError):
-            if record and job.path.exists():
-                self._write_sidecar(job, error=message)
-        with self._cond:
-            self.failures[job.key] = message
-            if self._stopping:
-                return
-            if unreachable and self._closing:
-                # Shutting down and the endpoint cannot be reached: don't spend the
-                # deadline on one doomed attempt per file; all stay pending for `sync`.
-                for _, _, other in self._heap:
-                    self._queued.discard(other.key)
-                self._heap.clear()
-                self._queued.discard(job.key)
-                self._cond.notify_all()
-                retry = False
-            if unreachable:
-                # One pause for the whole queue, so an outage costs one probe per backoff
-                # period instead of one per spooled file.
-                self._outage += 1
-                pause = min(self.options.max_backoff, 2.0 ** min(self._outage - 1, 10))
-                self._paused_until = time.monotonic() + pause * random.uniform(0.5, 1.0)
-            if retry:
-                if delay is None:
-                    delay = min(self.options.max_backoff, 2.0 ** min(job.attempts - 1, 10))
-                    delay *= random.uniform(0.5, 1.0)
-                logger.log(logging.WARNING if job.attempts <= 1 else logging.INFO,
-                           "upload of %s failed (%s); retrying in %.0f s", job.key, message,
-                           delay)
-                heapq.heappush(self._heap, (time.monotonic() + delay, next(self._seq), job))
-                self._cond.notify()
-                return
-            self._queued.discard(job.key)
-        logger.warning("upload of %s failed; it stays in the spool %s for `newsarchive sync`: "
-                       "%s", job.key, self.spool_dir, message)
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued upload is done or has failed; True when nothing is left.
-
-        Files waiting out a backoff are tried again at once; server errors (5xx, SlowDown)
-        keep being retried with backoff until the deadline, but once the endpoint cannot be
-        reached at all the flush stops trying and leaves the rest pending.
-        """
-        deadline = time.monotonic() + (self.options.close_timeout if timeout is None
-                                       else timeout)
-        with self._cond:
-            if not self._workers:
-                return True
-            self._closing = True
-            self._paused_until = 0.0
-            now = time.monotonic()  # files waiting out a backoff get their next try now
-            self._heap = [(min(ready, now), seq, job) for ready, seq, job in self._heap]
-            heapq.heapify(self._heap)
-            self._cond.notify_all()
-            try:
-                while self._heap or self._in_flight:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        return False
-                    self._cond.wait(timeout=remaining)
-                return True
-            finally:
-                self._closing = False
-
-    def close(self, timeout: float | None = None) -> None:
-        """Wait (up to ``close_timeout``) for uploads; whatever failed stays pending."""
-        finished = self.flush(timeout)
-        with self._cond:
-            self._stopping = True
-            self._abort.set()
-            self._heap.clear()
-            self._cond.notify_all()
-            workers, self._workers = self._workers, []
-        for worker in workers:
-            worker.join(timeout=5.0 if finished else 1.0)
-        with self._cond:
-            self._queued.clear()
-            self._in_flight = 0
-            self._generation += 1
-        left = len(self.pending())
-        if left:
-            logger.warning("%d file(s) still pending upload to %s; they stay in %s and are "
-                           "uploaded by the next crawl or `newsarchive sync`", left, self.uri,
-                           self.spool_dir)
-
 
 def _under(key: str, prefix: str) -> bool:
     if not prefix:

@@ -163,8 +163,11 @@ class PywbServer:
     """
 
     def __init__(self, warc_paths: Iterable[str | os.PathLike], port: int = 0,
-                 collection: str = COLLECTION):
+                 collection: str = COLLECTION, framed: bool = True):
         self.warc_paths = [Path(p).resolve() for p in warc_paths]
+        # framed: pywb's banner page holds the replay in an iframe; unframed replay puts
+        # the archived page itself at the top (a browser test can read its DOM)
+        self.framed = framed
         self.port = port
         self.collection = collection
         self.workdir: Path | None = None
@@ -198,6 +201,8 @@ class PywbServer:
                 # numbered: two WARCs with one name (from different folders) stay apart
                 (archive / f"{number:05d}-{path.name}").symlink_to(path)
             self._run([bindir / "wb-manager", "reindex", self.collection])
+            if not self.framed:
+                (self.workdir / "config.yaml").write_text("framed_replay: false\n")
             if not self.port:
                 self.port = free_port()
             log = open(self.workdir / "wayback.log", "wb")  # the child keeps its own copy

@@ -3,7 +3,7 @@
 Every fact in the state points into the store ("article X is archived, here is its
 record", "payload D was first captured in WARC F").  A worker's WARCs and corpus are
 published only when it finishes; if it dies first they are lost and its requests are
-crawled again by the others (crawler.distributed_redis, ``reap``).  Had its facts
+crawled again by the others (crawler.distributed.lua, ``reap``).  Had its facts
 already reached the shared state, the others would skip those articles as archived and
 write revisit records pointing into WARCs that never arrived.
 

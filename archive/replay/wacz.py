@@ -33,6 +33,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from archive.corpus.records import parse_since, read
+from archive.store.base import LocalStore, Store, StoreError
 from archive.warc.cdxj import (
     LocalCopy,
     ensure_index,
@@ -41,8 +43,6 @@ from archive.warc.cdxj import (
     read_index,
     warc_keys,
 )
-from archive.corpus.records import parse_since, read
-from archive.store.base import LocalStore, Store, StoreError
 
 WACZ_VERSION = "1.1.1"
 INDEX_LINES_PER_BLOCK = 1024  # what ReplayWeb.page and py-wacz use
