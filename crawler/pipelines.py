@@ -25,6 +25,7 @@ from archive.corpus.templating import TemplatePass
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
+from archive.state.templates import StateTemplates
 from crawler.context import RunContext
 from crawler.samples import count_failure, samples_for
 
@@ -78,7 +79,8 @@ class ArticlePipeline:
         self.writer = CorpusWriter(self.context.store.spool_dir, self.context.outlet.name,
                                    self.context.file_stem, self.context.started)
         if self.crawler.settings.getbool("NEWSARCHIVE_TEMPLATES", True):
-            self.templating = TemplatePass(self.context.outlet, self.context.state)
+            self.templating = TemplatePass(self.context.outlet,
+                                           StateTemplates(self.context.state))
 
     async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
         assert self.pool is not None and self.writer is not None and self.context is not None

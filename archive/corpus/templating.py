@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from archive.corpus.records import encode_record
 from archive.extract.templates import (
@@ -23,7 +23,6 @@ from archive.extract.templates import (
     template_allowlist,
 )
 from archive.outlet.config import OutletConfig
-from archive.state.templates import load_templates, save_templates
 
 logger = logging.getLogger(__name__)
 WARM_PAGES = 20  # pages the store must have seen before records pass straight through
@@ -38,13 +37,22 @@ def store_name(outlet: str, language: str | None) -> str:
     return f"{outlet}/{language or 'und'}"
 
 
+class Persistence(Protocol):
+    """Where template stores live between runs (``archive.state.templates.StateTemplates``
+    keeps them with the crawl state; the corpus stage does not import the state stage)."""
+
+    def load(self, name: str) -> TemplateStore: ...
+
+    def save(self, name: str, store: TemplateStore) -> TemplateStore: ...
+
+
 class TemplatePass:
     """Learn from and clean one outlet's records; ``extra`` travels with each record."""
 
-    def __init__(self, outlet: OutletConfig, state: Any = None,
+    def __init__(self, outlet: OutletConfig, persistence: Persistence | None = None,
                  stores: dict[str, TemplateStore] | None = None):
         self.outlet = outlet
-        self.state = state
+        self.persistence = persistence
         self.stores: dict[str, TemplateStore] = dict(stores or {})  # language -> store
         self.allow = template_allowlist(outlet)
         self.held: dict[str, list[tuple[dict[str, Any], list[str | None], Any]]] = {}
@@ -53,9 +61,12 @@ class TemplatePass:
 
     def store(self, language: str) -> TemplateStore:
         if language not in self.stores:
+            if self.persistence is None:
+                self.stores[language] = TemplateStore()
+                return self.stores[language]
             try:
-                self.stores[language] = load_templates(
-                    self.state, store_name(self.outlet.name, language))
+                self.stores[language] = self.persistence.load(
+                    store_name(self.outlet.name, language))
             except Exception as exc:  # noqa: BLE001 - the run learns from scratch instead
                 logger.warning("could not load the template store of %s: %s",
                                self.outlet.name, exc)
@@ -87,9 +98,13 @@ class TemplatePass:
     def save(self, language: str) -> None:
         """Persist what was learnt; a state that cannot take it costs the learning of this
         run, never its records."""
+        if self.persistence is None:
+            self.stores[language].pending = []
+            self.stores[language].compact()
+            return
         try:
-            self.stores[language] = save_templates(
-                self.state, store_name(self.outlet.name, language), self.stores[language])
+            self.stores[language] = self.persistence.save(
+                store_name(self.outlet.name, language), self.stores[language])
             self.stores[language].compact()
         except Exception as exc:  # noqa: BLE001 - sqlite3/redis errors alike
             logger.warning("could not save the template store of %s: %s", self.outlet.name,

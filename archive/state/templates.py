@@ -68,13 +68,15 @@ def save_templates(state: Any, outlet: str, store: TemplateStore) -> TemplateSto
     """Merge the store's pending pages into the stored one; returns the merged store."""
     state = _backend(state)
     if state is None or not store.pending:
+        store.pending = []  # nowhere to keep them: the run learns on its own
         return store
     if _is_redis(state):
         merged = _save_redis(state, outlet, store)
     elif getattr(state, "_db", None) is not None:
         merged = _save_sqlite(state, outlet, store)
     else:
-        return store  # a state that keeps no templates: the run learns on its own
+        store.pending = []  # a state that keeps no templates: the run learns on its own
+        return store
     merged.pending = []
     return merged
 
@@ -128,3 +130,16 @@ def clear_templates(state: Any, outlet: str) -> None:
     with state._lock:
         state._db.execute(_TABLE)
         state._db.execute("DELETE FROM extract_templates WHERE outlet = ?", (outlet,))
+
+
+class StateTemplates:
+    """The template stores of a crawl state (``archive.corpus.templating.Persistence``)."""
+
+    def __init__(self, state: Any):
+        self.state = state
+
+    def load(self, name: str) -> TemplateStore:
+        return load_templates(self.state, name)
+
+    def save(self, name: str, store: TemplateStore) -> TemplateStore:
+        return save_templates(self.state, name, store)
