@@ -21,15 +21,20 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from archive.corpus.records import CorpusWriter
+from archive.corpus.templating import TemplatePass
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
+from archive.state.templates import StateTemplates
 from archive.store.faults import pause_point
 from archive.store.writable import is_unwritable
 from crawler.context import RunContext, stop_unwritable
 from crawler.samples import count_failure, samples_for
 
 logger = logging.getLogger(__name__)
+
+# what became of a record handed to ArticlePipeline.write
+WRITTEN, UNCHANGED, REFUSED = "written", "unchanged", "refused"
 
 _worker_outlet: OutletConfig | None = None
 _worker_run_id: str = ""
@@ -41,11 +46,11 @@ def _init_worker(outlet: OutletConfig, run_id: str) -> None:
     import archive.extract.article  # noqa: F401  (pay the trafilatura import once per worker)
 
 
-def _build(page: dict[str, Any]) -> dict | None:
-    from archive.extract.article import build_record
+def _build(page: dict[str, Any]) -> tuple[dict | None, list[str | None]]:
+    from archive.extract.article import build_record_and_fingerprints
 
     assert _worker_outlet is not None
-    return build_record(page, _worker_outlet, _worker_run_id)
+    return build_record_and_fingerprints(page, _worker_outlet, _worker_run_id)
 
 
 class ArticlePipeline:
@@ -61,6 +66,7 @@ class ArticlePipeline:
         self.context: RunContext | None = None
         self.seen_ids: set[str] = set()
         self.closing = False
+        self.templating: TemplatePass | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -78,6 +84,9 @@ class ArticlePipeline:
         self.writer = CorpusWriter(self.context.store.spool_dir, self.context.outlet.name,
                                    self.context.file_stem, self.context.started,
                                    on_opening=self.context.journal_file)
+        if self.crawler.settings.getbool("NEWSARCHIVE_TEMPLATES", True):
+            self.templating = TemplatePass(self.context.outlet,
+                                           StateTemplates(self.context.state))
 
     async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
         assert self.pool is not None and self.writer is not None and self.context is not None
@@ -94,7 +103,7 @@ class ArticlePipeline:
         if dataclasses.is_dataclass(page["warc_record"]):
             page["warc_record"] = dataclasses.asdict(page["warc_record"])
         try:
-            record = await asyncio.wrap_future(self.pool.submit(_build, page))
+            record, fingerprints = await asyncio.wrap_future(self.pool.submit(_build, page))
         except BrokenProcessPool as exc:
             # not a bad page: the workers cannot run at all (e.g. a missing dependency).
             # Going on would archive pages without a corpus; stop and say so.
@@ -127,8 +136,30 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/duplicates")
             raise DropItem(f"already extracted this run: {record['id']}", log_level="DEBUG")
         self.seen_ids.add(record["id"])
-        if state is not None and not self.apply_history(record, state):
+        if self.templating is None:
+            ready = [(record, item)]
+        else:  # a held record keeps only what remembering it needs, not the page body
+            slim = {k: item.get(k) for k in ("url", "request_url")}
+            ready = self.templating.accept(record, fingerprints, slim)
+        written = {r["id"]: self.write(r, it) for r, it in ready}
+        if written.get(record["id"]) == UNCHANGED:
             raise DropItem(f"text unchanged: {record['id']}", log_level="DEBUG")
+        if written.get(record["id"]) == REFUSED:
+            raise DropItem(f"not written (store refused the write): {record['id']}",
+                           log_level="DEBUG")
+        if self.max_articles and len(self.seen_ids) >= self.max_articles and not self.closing:
+            self.closing = True
+            # scheduled, not awaited: closing waits for the items in flight, this one included
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_articles"))
+        return {"id": record["id"], "url": record["url"], "title": record["title"]}
+
+    def write(self, record: dict[str, Any], item: dict[str, Any]) -> str:
+        """Version, write and remember one record: WRITTEN, UNCHANGED (same text as the
+        archived version) or REFUSED (the store refused the write: the crawl stops)."""
+        assert self.writer is not None and self.context is not None
+        state = self.context.state
+        if state is not None and not self.apply_history(record, state):
+            return UNCHANGED
         try:
             self.writer.write(record)
         except OSError as exc:
@@ -137,18 +168,13 @@ class ArticlePipeline:
             stop_unwritable(self.crawler, self.writer.path.with_name(
                 self.writer.path.name + ".open"), exc)
             count_failure(self.crawler, "not_archived", item.get("url"))
-            raise DropItem(f"not written (store refused the write): {record['id']}",
-                           log_level="DEBUG") from None
+            return REFUSED
         pause_point("corpus_line")
         if state is not None:
             self.remember(record, item, state)
         self.stats.inc_value("newsarchive/articles")
         samples_for(self.crawler).add_text_length(len(record.get("text") or ""))
-        if self.max_articles and len(self.seen_ids) >= self.max_articles and not self.closing:
-            self.closing = True
-            # scheduled, not awaited: closing waits for the items in flight, this one included
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_articles"))
-        return {"id": record["id"], "url": record["url"], "title": record["title"]}
+        return WRITTEN
 
     def remember(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:
         """Mark the article archived under its key and under every URL that led to it.
@@ -196,6 +222,11 @@ class ArticlePipeline:
     def close_spider(self, spider=None) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.templating is not None and self.writer is not None:
+            for record, item in self.templating.finish():  # records held at a cold start
+                self.write(record, item)
+            self.stats.set_value("newsarchive/template_blocks_removed",
+                                 self.templating.removed_blocks)
         if self.writer is not None and self.context is not None:
             try:
                 path = self.writer.close()

@@ -41,6 +41,7 @@ from typing import Any
 
 from archive.corpus.records import CorpusWriter, corpus_files, encode_record, read
 from archive.corpus.spill import ReextractSpill
+from archive.corpus.templating import StagedTemplates, learn_fields
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig, OutletConfigError
 from archive.runs.report import build_report, new_run_id, report_key, write_report
@@ -103,7 +104,8 @@ def _init_worker(outlets: dict[str, OutletConfig], run_id: str, reader: str,
     from archive.extract import article  # pay the extractor import once per worker
 
     _apply_options(options)
-    _worker.update(outlets=outlets, run_id=run_id, reader=reader, build=article.build_record)
+    _worker.update(outlets=outlets, run_id=run_id, reader=reader,
+                   build=article.build_record_and_fingerprints)
 
 
 # trafilatura options an operator may change for a re-extraction (bare_extraction kwargs)
@@ -187,7 +189,7 @@ def _extract_chunk(path: str, items: list[dict[str, Any]]) -> list[tuple[str, An
             "hints": item.get("hints") or {},
         }
         try:
-            record = _worker["build"](page, outlet, _worker["run_id"])
+            record, fingerprints = _worker["build"](page, outlet, _worker["run_id"])
         except Exception as exc:  # one bad page must not end the run
             results.append(("extraction_error", {**_who(item), "error": repr(exc)}))
             continue
@@ -201,7 +203,8 @@ def _extract_chunk(path: str, items: list[dict[str, Any]]) -> list[tuple[str, An
         results.append(("ok", {"outlet": item["outlet"], "id": item["id"],
                                "version": item["version"], "sha": record["content_sha256"],
                                "previous": record["previous_sha256"],
-                               "id_changed": id_changed, "line": encode_record(record)}))
+                               "id_changed": id_changed, "line": encode_record(record),
+                               "learn": learn_fields(record, fingerprints)}))
     return results
 
 
@@ -287,6 +290,7 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
         # staged uncompressed: read back once, to fill in previous_sha256 where needed
         staged = {n: open(Path(tmp) / f"{n}.jsonl", "w", encoding="utf-8", newline="")
                   for n in names}
+        templates = {n: StagedTemplates(outlets[n]) for n in names}
         done = 0
 
         def accept(kind: str, payload: Any) -> dict[str, Any] | None:
@@ -300,6 +304,8 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
                 staged[payload["outlet"]].write(payload["line"])
                 by_warc.wrote(payload["outlet"], payload["id"], payload["version"],
                               payload["previous"], payload["sha"])
+                templates[payload["outlet"]].learn(payload["id"], payload["version"],
+                                                   payload["learn"])
                 outlet_result.records += 1
             elif kind == "non_article":
                 results[payload["outlet"]].non_articles += 1
@@ -321,6 +327,9 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
                 _run_tasks(pool, workers, copies, followed, chunk_records, accept)
         for handle in staged.values():
             handle.close()
+        for outlet_name in names:  # the template post-pass, with everything learnt
+            templates[outlet_name].clean_staged(Path(tmp) / f"{outlet_name}.jsonl",
+                                                by_warc.hashes())
 
         finished_clock = time.monotonic()
         for outlet_name in names:

@@ -66,6 +66,11 @@ class ReextractSpill:
         self.db.execute("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?)",
                         (record_id, version, sha))
 
+    def hashes(self) -> _Hashes:
+        """The new content hashes, writable by (id, version): the template post-pass
+        changes a record's hash after it was staged."""
+        return _Hashes(self.db)
+
     def written(self, outlet: str) -> Iterator[tuple[str, int, str | None, str | None]]:
         """(id, version, previous in the record, new hash of version - 1) in write order."""
         yield from self.db.execute("""
@@ -75,3 +80,13 @@ class ReextractSpill:
 
     def close(self) -> None:
         self.db.close()
+
+
+class _Hashes:
+    """``hashes[(id, version)] = sha`` over the spill's hash table."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __setitem__(self, key: tuple[str, int], sha: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?)", (key[0], key[1], sha))

@@ -13,6 +13,8 @@ from archive.extract.extractor import EXTRACTOR_INFO, extract
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import normalize_url, record_id
 
+# per-page choices of the extractor that records carry in ``extractor.options``
+RECORDED_CHOICES = ("rung", "removed_blocks", "removed_fingerprints")
 RECORD_FIELDS = (
     "title", "authors", "published", "modified", "dateline", "section", "tags",
     "description", "image", "text", "word_count",
@@ -26,7 +28,14 @@ def content_sha256(title: str | None, text: str) -> str:
 
 
 def build_record(page: dict[str, Any], outlet: OutletConfig, run_id: str) -> dict | None:
-    """The corpus record for ``page`` (a spider ArticlePage item), or None if no article.
+    """The corpus record for ``page`` (a spider ArticlePage item), or None if no article."""
+    return build_record_and_fingerprints(page, outlet, run_id)[0]
+
+
+def build_record_and_fingerprints(page: dict[str, Any], outlet: OutletConfig, run_id: str
+                                  ) -> tuple[dict | None, list[str | None]]:
+    """The corpus record for ``page`` and the template fingerprints of its paragraphs (one
+    per paragraph of ``text``; see ``archive.extract.templates``), or (None, []).
 
     ``page`` carries: url, status, body (bytes), encoding, fetched_at, warc_record (a dict
     with key, filename, offset, length, record_id, payload_digest) and optional hints from
@@ -34,7 +43,7 @@ def build_record(page: dict[str, Any], outlet: OutletConfig, run_id: str) -> dic
     """
     fields = extract(page["body"], page["url"], outlet, encoding=page.get("encoding"))
     if not fields or not fields.get("text"):
-        return None
+        return None, []
     hints = page.get("hints") or {}
     canonical = fields.get("canonical_url")
     if canonical:
@@ -62,6 +71,16 @@ def build_record(page: dict[str, Any], outlet: OutletConfig, run_id: str) -> dic
         version=1,
         previous_sha256=None,
         warc=page.get("warc_record"),
-        extractor=EXTRACTOR_INFO,
+        extractor=record_extractor(fields),
     )
-    return record
+    return record, list((fields.get("extraction") or {}).get("fingerprints") or [])
+
+
+def record_extractor(fields: dict[str, Any]) -> dict[str, Any]:
+    """``EXTRACTOR_INFO`` plus how this page's text was made, where it differs from the
+    default: the ladder rung taken (``rung``), the template blocks removed."""
+    made = {k: v for k, v in (fields.get("extraction") or {}).items()
+            if k in RECORDED_CHOICES and v and v != EXTRACTOR_INFO["options"].get(k)}
+    if not made:
+        return EXTRACTOR_INFO
+    return {**EXTRACTOR_INFO, "options": {**EXTRACTOR_INFO["options"], **made}}

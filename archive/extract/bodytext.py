@@ -1,18 +1,24 @@
-"""Main text of a page as paragraphs: trafilatura (precision mode, no comments) plus repairs.
+"""Main text of a page as paragraphs: one trafilatura pass, a fallback ladder, and repairs.
 
 Kept apart from ``archive.extract`` because this is the part tuned against the evaluation
 set (``bench/extract_eval.py``); everything here is generic (per-site rules are outlet data:
-``prune_xpaths``, ``drop_text``).  The repairs, each measured on that set:
+``prune_xpaths``, ``drop_text``).  The steps, each measured on that set:
 
-1. **interior fill** - precision mode sometimes drops a paragraph in the middle of the body
-   (one with a link, a quote box, a short line).  trafilatura's default mode keeps it; any
-   default-mode paragraph that lies *between* two precision-mode paragraphs is restored.
-   Paragraphs before the first or after the last are not: that is where related links,
-   bylines and comment blocks live.
-2. **closing link lists** - "More Must-Reads From X" followed by a list of linked headlines
+1. **precision pass** - trafilatura with ``favor_precision`` and ``fast`` (no readability /
+   jusText comparison: that comparison doubles the cost and changes the result on a few
+   pages only, which the ladder catches).
+2. **ladder** - when the precision pass keeps too little of the page's own prose (a short
+   text, or under a quarter of the main prose block seen in the DOM), trafilatura's default mode
+   with its comparison runs, and its result is taken when it is clearly longer.  Which rung
+   made the text is returned, and records carry it in ``extractor.options``.
+3. **interior fill** - precision mode drops link-rich list items, Q&A lines and quote boxes
+   in the middle of a body; the page blocks between two kept paragraphs are restored from
+   the DOM (``archive.extract.fill``), or on layout-table pages from a second, fast pass
+   (``archive.extract.tablefill``).
+4. **closing link lists** - "More Must-Reads From X" followed by a list of linked headlines
    at the very end of the text.  (Dropping *every* link-dense paragraph was tried and lost:
    product lists and "Read more:" lines inside bodies are text to the gold annotators.)
-3. **rights lines** - "© 2024 Example Media. All rights reserved." closes many articles and
+5. **rights lines** - "© 2024 Example Media. All rights reserved." closes many articles and
    is never part of the body.
 """
 
@@ -20,20 +26,26 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from lxml.etree import XPath, XPathSyntaxError
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 
+from archive.extract.blocks import Block, Prose, leaf_blocks, prose_of, weight
+from archive.extract.fill import interior_fill
+from archive.extract.tablefill import fill_from_pass, is_layout_table
+
 LOGGER = logging.getLogger(__name__)
 PRECISION_OPTIONS = {"favor_precision": True, "include_comments": False,
-                     "include_tables": True, "with_metadata": False}
-# the broad pass only feeds interior_fill: trafilatura's fallback comparison (readability,
-# jusText) does not change what it contributes there, and skipping it halves its cost
-DEFAULT_OPTIONS = {"include_comments": False, "include_tables": True, "with_metadata": False,
-                   "fast": True}
-MAX_GAP = 3  # longest run of default-mode paragraphs restored between two precise ones
+                     "include_tables": True, "with_metadata": False, "fast": True}
+# the ladder's broader rung: trafilatura's default mode with its readability/jusText comparison
+DEFAULT_OPTIONS = {"include_comments": False, "include_tables": True, "with_metadata": False}
+LADDER_MIN_WEIGHT = 250  # a precision text shorter than this always tries the broader rung
+LADDER_PROSE_SHARE = 0.25  # ...and so does one under this share of the page's main prose
+LADDER_GAIN = 1.5  # the broader text is taken when at least this many times as long
 TRAILING_LINK_DENSITY = 0.4  # mean share of link text in a closing "more stories" list
 _BLOCK_TAGS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "div", "td", "dd", "dt",
                "figcaption", "blockquote", "section", "article", "span", "ul", "ol"}
@@ -68,41 +80,6 @@ def _run(tree: HtmlElement, url: str, prune_xpaths: list[str] | None,
     if document is None or not document.text:
         return []
     return [line.strip() for line in document.text.split("\n") if line.strip()]
-
-
-def interior_fill(precise: list[str], broad: list[str], max_gap: int = MAX_GAP) -> list[str]:
-    """``precise`` plus the ``broad`` paragraphs that sit between two of its paragraphs.
-
-    Only short gaps (at most ``max_gap`` paragraphs) are filled: a long run between two
-    precision-mode paragraphs is a different block (a deals box, a gallery), not a slip.
-    """
-    if not precise or not broad:
-        return precise
-    precise_keys = {_key(p) for p in precise}
-    positions = [i for i, p in enumerate(broad) if _key(p) in precise_keys]
-    if len(positions) < 2:
-        return precise
-    merged: list[str] = []
-    for here, after in zip(positions, positions[1:], strict=False):
-        merged.append(broad[here])
-        if 1 < after - here <= max_gap + 1:
-            merged += broad[here + 1:after]
-    merged.append(broad[positions[-1]])
-    merged_keys = {_key(p) for p in merged}
-    # precision-mode paragraphs the broad pass missed keep their relative place
-    result, cursor = [], 0
-    for paragraph in precise:
-        key = _key(paragraph)
-        if key in merged_keys:
-            while cursor < len(merged):
-                result.append(merged[cursor])
-                cursor += 1
-                if _key(merged[cursor - 1]) == key:
-                    break
-        else:
-            result.append(paragraph)
-    result += merged[cursor:]
-    return result
 
 
 def _link_density_index(tree: HtmlElement) -> dict[str, float]:
@@ -151,13 +128,58 @@ def drop_trailing_links(paragraphs: list[str], tree: HtmlElement) -> list[str]:
     return paragraphs[:start - 1]
 
 
+@dataclass(slots=True)
+class Body:
+    """The main text as paragraphs, and how it was made (for ``extractor.options``)."""
+
+    paragraphs: list[str]
+    rung: str  # "precision" or "broad": the ladder rung whose text was kept
+    filled: int  # blocks restored between kept paragraphs
+
+
+def _too_little(size: int, prose: Prose) -> bool:
+    return size < LADDER_MIN_WEIGHT or size < LADDER_PROSE_SHARE * prose.main
+
+
+def extract_body(tree: HtmlElement, url: str, blocks: list[Block], prose: Prose,
+                 prune_xpaths: list[str] | None = None,
+                 whole: Callable[[], HtmlElement | None] | None = None) -> Body:
+    """Paragraphs of the main text, in reading order (no title, no comments).
+
+    ``whole`` gives the page as parsed, before the caller stripped its chrome: the broader
+    rung's readability/jusText comparison finds articles that sites put in an <aside>."""
+    paragraphs = _run(tree, url, prune_xpaths, PRECISION_OPTIONS)
+    rung, filled = "precision", 0
+    size = weight("".join(paragraphs))
+    if _too_little(size, prose):
+        source = whole() if whole is not None else None
+        broad = _run(source if source is not None else tree, url, prune_xpaths,
+                     DEFAULT_OPTIONS)
+        if weight("".join(broad)) >= max(LADDER_GAIN * size, LADDER_MIN_WEIGHT):
+            paragraphs, rung = broad, "broad"
+    if rung == "precision" and is_layout_table(paragraphs):
+        broad = _run(tree, url, prune_xpaths, {**DEFAULT_OPTIONS, "fast": True})
+        paragraphs, filled = fill_from_pass(paragraphs, broad)
+    elif rung == "precision":
+        paragraphs, filled = interior_fill(paragraphs, blocks)
+    paragraphs = drop_trailing_links(paragraphs, tree)
+    paragraphs = [p for p in paragraphs if not (len(p) < 200 and _RIGHTS_RE.search(p))]
+    return Body(paragraphs=paragraphs, rung=rung, filled=filled)
+
+
 def extract_paragraphs(tree: HtmlElement, url: str,
                        prune_xpaths: list[str] | None = None) -> list[str]:
-    """Paragraphs of the main text, in reading order (no title, no comments)."""
-    precise = _run(tree, url, prune_xpaths, PRECISION_OPTIONS)
-    if not precise:
-        return []
-    broad = _run(tree, url, prune_xpaths, DEFAULT_OPTIONS)
-    paragraphs = interior_fill(precise, broad)
-    paragraphs = drop_trailing_links(paragraphs, tree)
-    return [p for p in paragraphs if not (len(p) < 200 and _RIGHTS_RE.search(p))]
+    """Paragraphs of the main text (``extract_body`` for callers without a block view)."""
+    blocks = leaf_blocks(tree, pruned_elements(tree, prune_xpaths))
+    return extract_body(tree, url, blocks, prose_of(blocks), prune_xpaths).paragraphs
+
+
+def pruned_elements(tree: HtmlElement, prune_xpaths: list[str] | None
+                    ) -> frozenset[HtmlElement]:
+    """The elements the outlet's prune XPaths select (their blocks are not body text)."""
+    found: set[HtmlElement] = set()
+    for expression in _valid_xpaths(tuple(prune_xpaths or ())):
+        result = tree.xpath(expression)
+        if isinstance(result, list):
+            found.update(e for e in result if isinstance(e, HtmlElement))
+    return frozenset(found)

@@ -2,13 +2,16 @@
 
 The contract (DESIGN.md "Extraction API"): ``extract(html, url, outlet=None)`` is a pure
 function, importable in worker processes, that never raises on bad input and returns None
-for pages that are not articles.  The text comes from trafilatura in precision mode with
-comments off (its best setting for clean corpora), then:
+for pages that are not articles.  One parse (C0 controls removed first), then:
 
-* ``archive.extract.bodytext`` repairs trafilatura's known misses (see there);
-* ``archive.extract.textclean`` drops furniture paragraphs, cuts comment areas, takes off datelines;
-* ``archive.extract.metadata`` reads JSON-LD / ``<meta>`` / byline markup, machine-readable dates
-  first, visible dates only in the outlet's ``date_order``;
+* ``archive.extract.metadata`` reads JSON-LD / ``<meta>`` / byline markup once, machine-readable
+  dates first, visible dates only in the outlet's ``date_order``;
+* ``archive.extract.hygiene`` strips code and page chrome, and NFC-normalises the text;
+* ``archive.extract.blocks`` reads the page's text blocks once; ``archive.extract.bodytext``
+  runs one trafilatura pass (precision, fast) with a fallback ladder and repairs;
+* ``archive.extract.pagetype`` decides article or not on the page's own evidence;
+* ``archive.extract.textclean`` / ``furniture`` drop furniture, stamps become ``modified``;
+  ``archive.extract.templates`` gives fingerprints (and removes an outlet's learnt template);
 * language comes from the outlet edition or ``<html lang>``, never from a detector.
 """
 
@@ -25,7 +28,8 @@ from lxml.html import HtmlElement, HTMLParser, fromstring
 
 from archive.extract import bodytext
 from archive.extract.authors import clean_authors
-from archive.extract.bodytext import extract_paragraphs
+from archive.extract.blocks import leaf_blocks, prose_of
+from archive.extract.bodytext import extract_body, pruned_elements
 from archive.extract.charset import decode_html
 from archive.extract.dates import (
     date_from_url,
@@ -34,14 +38,18 @@ from archive.extract.dates import (
     parse_iso,
     parse_rfc822,
 )
-from archive.extract.languages import to_iso639_3
-from archive.extract.metadata import (
-    ARTICLE_TYPES,
-    PageMeta,
-    clean_space,
-    dom_bylines,
-    read_page_meta,
+from archive.extract.furniture import (
+    drop_link_boxes,
+    is_generic_furniture,
+    stamp_in_blocks,
+    take_stamps,
 )
+from archive.extract.hygiene import nfc, strip_chrome
+from archive.extract.languages import to_iso639_3
+from archive.extract.metadata import PageMeta, clean_space, dom_bylines, read_page_meta
+from archive.extract.pagetype import is_listing, marked_article
+from archive.extract.templates import TemplateStore, page_fingerprints, template_allowlist
+from archive.extract.templates import apply as apply_templates
 from archive.extract.textclean import clean_paragraphs, split_dateline, strip_header_lines
 from archive.outlet.config import OutletConfig
 
@@ -52,7 +60,8 @@ __version__ = "1.0"
 # pass, plus our own repairs (see archive.extract.bodytext) so a record says how its text was made
 EXTRACTOR_OPTIONS: dict[str, Any] = {
     "favor_precision": True, "include_comments": False, "include_tables": True,
-    "interior_fill": "default-mode pass", "closing_link_lists": "dropped",
+    "fast": True, "ladder": "precision>broad", "rung": "precision", "interior_fill": "dom blocks",
+    "closing_link_lists": "dropped", "unicode": "NFC",
 }
 CONFIGURABLE = frozenset({
     "favor_precision", "favor_recall", "include_comments", "include_tables", "include_images",
@@ -72,6 +81,9 @@ _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b
                  b"Rar!", b"7z\xbc\xaf", b"ID3", b"OggS", b"\x00\x00\x00")
 _PARSER = HTMLParser(collect_ids=False, default_doctype=False, remove_comments=True,
                      remove_pis=True, huge_tree=True)
+# C0 control characters other than tab, newline and carriage return: libxml2 stops or
+# drops text at them, so one stray \x07 can empty a page
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _FIRST_TAG_RE = re.compile(r"<([A-Za-z][\w:.-]*)")
@@ -80,14 +92,17 @@ _TITLE_SEPARATORS_RE = re.compile(r"\s+(?:\||-|–|—|::|·|•|/|»)\s+")
 
 
 def extract(html: bytes | str, url: str, outlet: OutletConfig | None = None, *,
-            encoding: str | None = None) -> dict[str, Any] | None:
+            encoding: str | None = None, templates: TemplateStore | None = None
+            ) -> dict[str, Any] | None:
     """Corpus fields of an article page, or None when it is not an article.
 
     ``encoding`` is the charset of the HTTP ``Content-Type`` header, if any: it is honoured
     unless the body is valid UTF-8 (a mis-declared Latin-1 header is common).
+    ``templates`` is the outlet's learnt template (``archive.extract.templates``): its
+    blocks are removed; ``extraction.fingerprints`` of the result are what it learns from.
     """
     try:
-        return _extract(html, url, outlet, encoding)
+        return _extract(html, url, outlet, encoding, templates)
     except Exception:  # noqa: BLE001 - the contract: bad input never raises
         LOGGER.warning("extraction failed for %s", url, exc_info=True)
         return None
@@ -140,7 +155,7 @@ def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | 
         text = html
     else:
         return None
-    text = _XML_DECL_RE.sub("", text[:MAX_HTML_CHARS].replace("\x00", ""), count=1)
+    text = _XML_DECL_RE.sub("", _CONTROL_RE.sub("", text[:MAX_HTML_CHARS]), count=1)
     if not text.strip() or "<" not in text[:5000] or _root_tag(text) in _NOT_PAGE_ROOTS:
         return None
     try:
@@ -281,89 +296,61 @@ def _tags(values: list[str]) -> list[str]:
     return list(seen.values())[:50]
 
 
-def _teaser_keys(tree: HtmlElement) -> set[str]:
-    """Text keys of the summaries inside teasers: a small block with a linked h2-h4 + text."""
-    keys: set[str] = set()
-    seen: set[HtmlElement] = set()
-    for heading in tree.xpath("//h2[a[@href] or ancestor::a]|//h3[a[@href] or ancestor::a]"
-                              "|//h4[a[@href] or ancestor::a]")[:300]:
-        block = heading.getparent()
-        while block is not None and block.tag not in ("li", "article", "div", "section"):
-            block = block.getparent()
-        if block is None or block in seen:
-            continue
-        seen.add(block)
-        summaries = [e for e in block.iter("p", "span", "div") if e is not block]
-        if len(summaries) > 8:  # a big container, not one teaser
-            continue
-        for element in summaries:
-            key = _key(element.text_content())
-            if key:
-                keys.add(key)
-    return keys
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\W+", "", text.casefold())
-
-
-def _is_listing(tree: HtmlElement, meta: PageMeta, paragraphs: list[str]) -> bool:
-    """A page of teasers rather than an article (pages with article markup never are).
-
-    Two signals: most of the extracted text sits in teaser blocks (a linked headline plus a
-    summary), or news-please's linked-headlines test (most of >= 5 headings are links) on
-    a text with no real paragraph (article sidebars have linked headings too).
-    """
-    if meta.ld_types & ARTICLE_TYPES or meta.og_type == "article":
-        return False
-    teasers = _teaser_keys(tree)
-    if teasers:
-        in_teasers = sum(len(p) for p in paragraphs if _key(p) in teasers)
-        if in_teasers >= 0.5 * sum(len(p) for p in paragraphs):
-            return True
-    if any(len(p) >= LISTING_MAX_PARAGRAPH for p in paragraphs):
-        return False
-    headings = tree.xpath("//h1|//h2|//h3|//h4|//h5|//h6")
-    if len(headings) < 5:
-        return False
-    linked = sum(1 for h in headings if h.xpath(".//a[@href]") or h.getparent().tag == "a")
-    return linked / len(headings) > 0.65
-
-
 # ---- main ----------------------------------------------------------------------------------
 
 def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
-             encoding: str | None) -> dict[str, Any] | None:
+             encoding: str | None, templates: TemplateStore | None) -> dict[str, Any] | None:
     tree = parse_html(html, encoding)
     if tree is None or len(tree) == 0:
         return None
     meta = read_page_meta(tree, url)
-    marked_article = bool(meta.ld_types & ARTICLE_TYPES) or meta.og_type == "article"
-    paragraphs = extract_paragraphs(tree, url, prune_xpaths=outlet.prune_xpaths if outlet
-                                    else None)
-    if not paragraphs or _is_listing(tree, meta, paragraphs):
+    # what is read from the whole page comes first: the chrome goes before the text passes
+    published, modified = choose_dates(tree, meta, url, outlet)
+    raw_authors = meta.authors or dom_bylines(tree, meta.byline_candidates)
+    section = choose_section(tree, meta, outlet)
+    strip_chrome(tree)
+    prune = outlet.prune_xpaths if outlet else None
+    blocks = leaf_blocks(tree, pruned_elements(tree, prune))
+    body = extract_body(tree, url, blocks, prose_of(blocks), prune,
+                        whole=lambda: parse_html(html, encoding))
+    paragraphs = body.paragraphs
+    if not paragraphs or is_listing(tree, meta, paragraphs, published is not None, blocks):
         return None
-    title = choose_title(meta)
-    raw_authors = meta.authors or dom_bylines(tree)
+    title = nfc(choose_title(meta))
+    paragraphs = [nfc(p) or "" for p in paragraphs]
+    order, formats = (outlet.date_order, outlet.date_formats) if outlet else ("dmy", None)
+    tz_name = outlet.timezone if outlet else None
+    paragraphs, stamps = take_stamps(paragraphs, order, formats, tz_name)
+    stamped = stamps.modified or stamp_in_blocks(blocks, order, formats, tz_name)
+    if stamped and (modified is None or stamped > modified):
+        modified = stamped
+    if stamps.published and (published is None or published == date_from_url(url)):
+        published = stamps.published
     paragraphs = strip_header_lines(paragraphs, [title, meta.h1, meta.html_title, *meta.titles],
                                     clean_authors(raw_authors))
     paragraphs = clean_paragraphs(paragraphs, outlet.drop_text if outlet else (),
                                   outlet.cut_text_at if outlet else ())
+    paragraphs = drop_link_boxes([p for p in paragraphs if not is_generic_furniture(p)], blocks)
     dateline, paragraphs = split_dateline(paragraphs, outlet.dateline if outlet else None)
+    fingerprints = page_fingerprints(paragraphs, blocks)
+    removed: list[str] = []
+    if templates is not None:
+        paragraphs, fingerprints, removed = apply_templates(
+            paragraphs, fingerprints, templates, template_allowlist(outlet))
     text = "\n\n".join(paragraphs)
-    if len(text) < (MIN_TEXT_CHARS_MARKED if marked_article else MIN_TEXT_CHARS):
+    if len(text) < (MIN_TEXT_CHARS_MARKED if marked_article(meta) else MIN_TEXT_CHARS):
         return None
-    published, modified = choose_dates(tree, meta, url, outlet)
-    authors = clean_authors(raw_authors, outlet.author_clean if outlet else ())
+    authors = [nfc(a) or "" for a in clean_authors(raw_authors, outlet.author_clean if outlet
+                                                   else ())]
     return {
         "title": title,
         "authors": authors,
         "published": published,
         "modified": modified,
         "dateline": dateline,
-        "section": choose_section(tree, meta, outlet),
+        "section": section,
         "tags": _tags(meta.tags),
-        "description": _first(meta.descriptions),
+        "description": nfc(_first(meta.descriptions)),
         "image": _first(meta.images),
         "language": choose_language(url, outlet, meta),
         "canonical_url": meta.canonical or url,
@@ -371,6 +358,9 @@ def _extract(html: bytes | str, url: str, outlet: OutletConfig | None,
         "text": text,
         "word_count": len(text.split()),
         "paragraph_count": len(paragraphs),
+        "extraction": {"rung": body.rung, "filled_blocks": body.filled,
+                       "fingerprints": fingerprints,  # one per paragraph, None if long
+                       "removed_blocks": len(removed), "removed_fingerprints": removed},
     }
 
 

@@ -174,7 +174,7 @@ _KNOWN_KEYS = {
 # keys read from ``extra`` by other parts (spider overrides, extraction, recheck schedule)
 _EXTRA_KEYS = {"article_key", "recheck", "section_xpath", "section_regex",
                "max_listing_hops", "max_sitemap_depth", "image_base", "page_budget_floor",
-               "page_budget_per_article"}
+               "page_budget_per_article", "template_allow"}
 DISCOVERY_MODES = ("generic", "rules")
 
 
