@@ -87,3 +87,18 @@ def test_crawler_never_imports_spiders_at_module_level(package, forbidden):
             if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == forbidden:
                 offences.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offences == []
+
+
+# "a file over ~400 lines is usually two files": a few sit just above 400 by a docstring or
+# two; nothing may grow past this ceiling without being split
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_is_two_modules():
+    too_long = []
+    for package in ("archive", "crawler", "spiders"):
+        for path in python_files(package):
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if lines > MAX_MODULE_LINES:
+                too_long.append(f"{path.relative_to(ROOT)}: {lines} lines")
+    assert too_long == []

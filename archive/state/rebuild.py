@@ -29,16 +29,21 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
 from urllib.parse import urlsplit
 
-from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id
 from archive.state.aliases import AliasIndex
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
+from archive.state.captures import (
+    SeenCapture,
+    parse_index_line,
+    read_exact,
+    records,
+    skip,
+)
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store
 
@@ -84,35 +89,10 @@ class RebuildResult:
                 f"{self.seconds:.1f} s")
 
 
-@dataclass(frozen=True)
-class _Capture:
-    """One response/revisit record as seen in an index line or a WARC."""
-
-    url: str
-    date: str  # ISO 8601 (exact WARC-Date when known)
-    digest: str | None
-    revisit: bool
-    status: str
-    warc_key: str
-    offset: int | None
-    length: int | None
-    record_id: str = ""
-    etag: str | None = None
-    last_modified: str | None = None
-    has_headers: bool = False
-    location: str | None = None  # of a redirect
-    truncated: bool = False
-
-
 def _outlet_of(key: str) -> str:
     """``warc/<outlet>/...`` or ``corpus/<outlet>/...`` -> outlet."""
     parts = key.split("/")
     return parts[1] if len(parts) > 2 else ""
-
-
-def _ts14_to_iso(ts: str) -> str:
-    ts = (ts + "00000000000000")[:14]
-    return f"{ts[:4]}-{ts[4:6]}-{ts[6:8]}T{ts[8:10]}:{ts[10:12]}:{ts[12:14]}Z"
 
 
 class _Rebuild:
@@ -129,10 +109,10 @@ class _Rebuild:
         self.configs = configs or {}
         # per-article bookkeeping (young URLs, fetch times, aliases) lives on disk
         self.index = AliasIndex()
-        self.redirect_candidates: list[_Capture] = []
+        self.redirect_candidates: list[SeenCapture] = []
         self.latest_validators: dict[
             str, tuple[datetime, str | None, str | None, str | None]] = {}
-        self.validator_candidates: dict[str, list[_Capture]] = {}
+        self.validator_candidates: dict[str, list[SeenCapture]] = {}
         self.digests: list[DigestRecord] = []
 
     def wanted(self, outlet: str) -> bool:
@@ -150,7 +130,7 @@ class _Rebuild:
             self.result.corpus_files += 1
             self.progress(f"corpus {key}")
             by_outlet: dict[str, list[ArticleRecord]] = {}
-            for record in self._corpus_records(key):
+            for record in self._corpusrecords(key):
                 outlet = str(record.get("outlet") or _outlet_of(key))
                 article = self._article(record, outlet, key)
                 if article is not None and self.wanted(outlet):
@@ -160,7 +140,7 @@ class _Rebuild:
             for outlet, articles in by_outlet.items():
                 self.state.record_articles(outlet, articles)
 
-    def _corpus_records(self, key: str) -> Iterator[dict]:
+    def _corpusrecords(self, key: str) -> Iterator[dict]:
         try:
             with self.store.open_read(key) as raw:
                 stream = gzip.open(raw, "rt", encoding="utf-8") if key.endswith(".gz") else \
@@ -216,7 +196,7 @@ class _Rebuild:
         for index_key in index_keys:
             self.result.index_files += 1
             self.progress(f"index {index_key}")
-            pending: dict[str, list[_Capture]] = {}
+            pending: dict[str, list[SeenCapture]] = {}
             held = 0
             for capture in self._index_lines(index_key, known, by_name):
                 covered.add(capture.warc_key)
@@ -238,7 +218,7 @@ class _Rebuild:
         self.flush_digests()
 
     def _index_lines(self, key: str, known: set[str], by_name: dict[str, str]
-                     ) -> Iterator[_Capture]:
+                     ) -> Iterator[SeenCapture]:
         try:
             with self.store.open_read(key) as raw:
                 stream = gzip.open(raw, "rt", encoding="utf-8") if key.endswith(".gz") else \
@@ -256,46 +236,19 @@ class _Rebuild:
             self.problem(f"{key}: unreadable index ({exc})")
 
     def _index_line(self, line: str, known: set[str], by_name: dict[str, str]
-                    ) -> _Capture | None:
+                    ) -> SeenCapture | None:
         """One CDXJ line -> a capture, None for lines to ignore; ValueError if malformed."""
-        line = line.strip()
-        if not line or line.startswith("!"):
-            return None
-        parts = line.split(" ", 2)
-        if len(parts) < 3:
-            raise ValueError(line)
-        data = json.loads(parts[2])
-        if not isinstance(data, dict):
-            raise ValueError(line)
-        try:
-            offset = int(data["offset"]) if "offset" in data else None
-            length = int(data["length"]) if "length" in data else None
-        except (TypeError, ValueError):
-            raise ValueError(line) from None
-        url, filename = data.get("url"), data.get("filename")
-        if not isinstance(url, str) or not isinstance(filename, str) or url.startswith("urn:"):
-            return None
-        status = str(data.get("status") or "")
-        revisit = data.get("mime") == "warc/revisit"
-        if not status and not revisit:
-            return None  # resource/metadata records: nothing a revisit would point to
-        name = filename.lstrip("/")
-        warc_key = name if name in known else by_name.get(name.rsplit("/", 1)[-1], "")
-        if not warc_key:
-            if self.outlets is None:
-                self.problem(f"index names {filename!r}, which is not in the store")
-            return None
-        record_id = data.get("warc-record-id") or data.get("recordid") or ""
-        date = data.get("warc-date") or _ts14_to_iso(parts[1])
-        return _Capture(url, date, data.get("digest"), revisit, status, warc_key, offset,
-                        length, record_id)
+        capture, unknown = parse_index_line(line, known, by_name)
+        if unknown is not None and self.outlets is None:
+            self.problem(f"index names {unknown!r}, which is not in the store")
+        return capture
 
-    def _complete_all(self, pending: dict[str, list[_Capture]]) -> None:
+    def _complete_all(self, pending: dict[str, list[SeenCapture]]) -> None:
         for warc_key, captures in pending.items():
             for capture in self._complete(warc_key, captures):
                 self.take(capture)
 
-    def _complete(self, warc_key: str, captures: list[_Capture]) -> Iterator[_Capture]:
+    def _complete(self, warc_key: str, captures: list[SeenCapture]) -> Iterator[SeenCapture]:
         """Read the head of each record an index line points at (record id, exact date)."""
         captures.sort(key=lambda c: c.offset or 0)
         try:
@@ -307,14 +260,14 @@ class _Rebuild:
                     if getattr(raw, "seekable", lambda: False)():
                         raw.seek(capture.offset)
                     elif capture.offset >= position:
-                        _skip(raw, capture.offset - position)
+                        skip(raw, capture.offset - position)
                     else:
                         continue
-                    chunk = _read_exact(raw, capture.length)
+                    chunk = read_exact(raw, capture.length)
                     position = capture.offset + len(chunk)
                     self.result.record_heads_read += 1
                     try:
-                        found = next(_records(io.BytesIO(chunk), warc_key, capture.offset),
+                        found = next(records(io.BytesIO(chunk), warc_key, capture.offset),
                                      None)
                     except _WARC_ERRORS:
                         found = None
@@ -326,16 +279,19 @@ class _Rebuild:
         except _WARC_ERRORS as exc:
             self.problem(f"{warc_key}: cannot read records listed in an index ({exc})")
 
-    def _scan_warc(self, warc_key: str) -> Iterator[_Capture]:
+    def _count_record(self) -> None:
+        self.result.warc_records += 1
+
+    def _scan_warc(self, warc_key: str) -> Iterator[SeenCapture]:
         try:
             with self.store.open_read(warc_key) as raw:
-                yield from _records(raw, warc_key, 0, self.result)
+                yield from records(raw, warc_key, 0, self._count_record)
         except _WARC_ERRORS as exc:
             self.problem(f"{warc_key}: unreadable WARC ({exc})")
 
     # ---- what a capture tells ----------------------------------------------------------
 
-    def take(self, capture: _Capture) -> None:
+    def take(self, capture: SeenCapture) -> None:
         when = parse_datetime(capture.date)
         if when is None:
             self.problem(f"{capture.warc_key}: bad date {capture.date!r} for {capture.url}")
@@ -369,7 +325,7 @@ class _Rebuild:
                     kept.sort(key=lambda c: c.date, reverse=True)
                     del kept[VALIDATOR_CANDIDATES:]
 
-    def _validated(self, capture: _Capture, config: OutletConfig | None,
+    def _validated(self, capture: SeenCapture, config: OutletConfig | None,
                    is_article: bool) -> bool:
         """Pages whose validators a crawl keeps: fronts, listings, feeds and sitemaps
         (every non-article page of an outlet but robots.txt), and the given seed URLs."""
@@ -419,7 +375,7 @@ class _Rebuild:
 
     def restore_aliases(self) -> None:
         """Alias keys: every URL that led to an article (see archive.state.aliases)."""
-        by_warc: dict[str, list[_Capture]] = {}
+        by_warc: dict[str, list[SeenCapture]] = {}
         for capture in self.redirect_candidates:
             by_warc.setdefault(capture.warc_key, []).append(capture)
         for warc_key, captures in by_warc.items():
@@ -451,55 +407,6 @@ class _Rebuild:
 
     def close(self) -> None:
         self.index.close()
-
-
-def _read_exact(stream: BinaryIO, count: int) -> bytes:
-    """``count`` bytes or up to EOF (stream reads, e.g. from S3, may return short)."""
-    parts, wanted = [], count
-    while wanted > 0:
-        chunk = stream.read(wanted)
-        if not chunk:
-            break
-        parts.append(chunk)
-        wanted -= len(chunk)
-    return b"".join(parts)
-
-
-def _skip(stream: BinaryIO, count: int) -> None:
-    while count > 0:
-        chunk = stream.read(min(count, 1 << 20))
-        if not chunk:
-            raise EOFError("WARC shorter than its index says")
-        count -= len(chunk)
-
-
-def _records(stream: BinaryIO, warc_key: str, base: int,
-             result: RebuildResult | None = None) -> Iterator[_Capture]:
-    """Response and revisit records of a WARC stream (offsets relative to ``base``)."""
-    iterator = ArchiveIterator(stream)
-    for record in iterator:
-        if result is not None:
-            result.warc_records += 1
-        if record.rec_type is None:
-            raise ArchiveLoadFailed(f"no WARC record at offset {iterator.get_record_offset()}")
-        if record.rec_type not in ("response", "revisit"):
-            continue
-        headers = record.rec_headers
-        url = headers.get_header("WARC-Target-URI")
-        if not url:
-            continue
-        http = record.http_headers
-        status = http.get_statuscode() if http else ""
-        yield _Capture(
-            url=url, date=headers.get_header("WARC-Date") or "",
-            digest=headers.get_header("WARC-Payload-Digest"),
-            revisit=record.rec_type == "revisit", status=status or "", warc_key=warc_key,
-            offset=base + iterator.get_record_offset(), length=None,
-            record_id=headers.get_header("WARC-Record-ID") or "",
-            etag=http.get_header("ETag") if http else None,
-            last_modified=http.get_header("Last-Modified") if http else None,
-            has_headers=True, location=http.get_header("Location") if http else None,
-            truncated=bool(headers.get_header("WARC-Truncated")))
 
 
 def rebuild_state(store: Store, state: StateStore, *, outlets: Iterable[str] | None = None,
