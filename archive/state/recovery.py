@@ -216,12 +216,12 @@ class _Recovery:
     def digests(self, key: str) -> None:
         if self.state is None:
             return
-        from archive.state.rebuild import _records
+        from archive.state.captures import records as warc_records
 
         records = []
         try:
             with self._open(key) as raw:
-                for capture in _records(raw, key, 0):
+                for capture in warc_records(raw, key, 0):
                     if (capture.revisit or not capture.digest or capture.status != "200"
                             or not capture.record_id):
                         continue
