@@ -27,8 +27,9 @@ _FURNITURE_ATTR_RE = re.compile(
     r"comment|share|social|related|recommend|newsletter|subscribe|signup|sign-up|promo|"
     r"advert|sponsor|sidebar|widget|popular|most-read|breadcrumb|cookie|consent|paywall|"
     r"footer|header|menu|navbar|byline|author|tags?\b|teaser|outbrain|taboola|caption|"
-    r"credit|copyright|video|player",
+    r"credit|copyright|video|player|pagination|pager\b|page-links|page-numbers",
     re.IGNORECASE)
+_HIDDEN_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
 # CJK radicals to Yi, Hangul syllables, CJK compatibility ideographs, full-width forms
 _WIDE_RE = re.compile(r"[\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uff60\uffe0-\uffe6]")
@@ -85,7 +86,10 @@ class Block:
 
     @property
     def link_share(self) -> float:
-        """Share of the block's text that is link text."""
+        """Share of the block's text that is link text (all of it inside an ``<a>``: teaser
+        cards wrap a heading and a summary in one link)."""
+        if self._link_share is None and any(True for _ in self.element.iterancestors("a")):
+            self._link_share = 1.0
         if self._link_share is None:
             linked = sum(len(a.text_content().strip()) for a in self.element.iter("a"))
             self._link_share = min(1.0, linked / max(1, len(self.text))) if linked else 0.0
@@ -124,6 +128,24 @@ def _furniture_context(element: HtmlElement, cache: dict[HtmlElement, bool]) -> 
     for visited in chain:
         cache[visited] = verdict
     return verdict
+
+
+def furniture_marks(element: HtmlElement, container: HtmlElement) -> frozenset[str]:
+    """The furniture words (``widget``, ``sidebar``, ``aside``...) in the tags and class
+    names between ``element`` and ``container``: which kind of box a block sits in."""
+    marks: set[str] = set()
+    node: HtmlElement | None = element
+    while node is not None and node is not container:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        if tag in _SKIP_TAGS:
+            marks.add(tag)
+        if _HIDDEN_RE.search(node.get("style", "")) or node.get("hidden") is not None:
+            marks.add("hidden")
+        attrs = f"{node.get('class', '')} {node.get('id', '')}"
+        if attrs.strip():
+            marks.update(m.casefold() for m in _FURNITURE_ATTR_RE.findall(attrs))
+        node = node.getparent()
+    return frozenset(marks)
 
 
 def leaf_blocks(tree: HtmlElement, pruned: frozenset[HtmlElement] = frozenset()

@@ -18,7 +18,10 @@ set (``bench/extract_eval.py``); everything here is generic (per-site rules are 
 4. **closing link lists** - "More Must-Reads From X" followed by a list of linked headlines
    at the very end of the text.  (Dropping *every* link-dense paragraph was tried and lost:
    product lists and "Read more:" lines inside bodies are text to the gold annotators.)
-5. **rights lines** - "© 2024 Example Media. All rights reserved." closes many articles and
+5. **tail** - after the last kept paragraph, a sidebar widget precision mode kept is cut
+   and closing lines it dropped (a credit line, the last lines of a product list) are
+   restored from the body's own container (``archive.extract.fill.tail_fill``).
+6. **rights lines** - "© 2024 Example Media. All rights reserved." closes many articles and
    is never part of the body.
 """
 
@@ -35,7 +38,7 @@ from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 
 from archive.extract.blocks import Block, Prose, leaf_blocks, prose_of, weight
-from archive.extract.fill import interior_fill
+from archive.extract.fill import interior_fill, tail_fill
 from archive.extract.tablefill import fill_from_pass, is_layout_table
 
 LOGGER = logging.getLogger(__name__)
@@ -157,12 +160,16 @@ def extract_body(tree: HtmlElement, url: str, blocks: list[Block], prose: Prose,
                      DEFAULT_OPTIONS)
         if weight("".join(broad)) >= max(LADDER_GAIN * size, LADDER_MIN_WEIGHT):
             paragraphs, rung = broad, "broad"
-    if rung == "precision" and is_layout_table(paragraphs):
+    layout = rung == "precision" and is_layout_table(paragraphs)
+    if layout:
         broad = _run(tree, url, prune_xpaths, {**DEFAULT_OPTIONS, "fast": True})
         paragraphs, filled = fill_from_pass(paragraphs, broad)
     elif rung == "precision":
         paragraphs, filled = interior_fill(paragraphs, blocks)
     paragraphs = drop_trailing_links(paragraphs, tree)
+    if rung == "precision" and not layout:
+        paragraphs, tail = tail_fill(paragraphs, blocks)
+        filled += tail
     paragraphs = [p for p in paragraphs if not (len(p) < 200 and _RIGHTS_RE.search(p))]
     return Body(paragraphs=paragraphs, rung=rung, filled=filled)
 
