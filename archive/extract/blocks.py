@@ -21,13 +21,14 @@ from lxml.html import HtmlElement
 BLOCK_TAGS = ("p", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
               "td", "div")
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "aside", "nav", "form",
-                        "footer", "header", "figure", "button", "select", "textarea", "svg"})
+                        "footer", "header", "figure", "figcaption", "button", "select",
+                        "textarea", "svg"})
 # class/id words of containers that are furniture on any site
 _FURNITURE_ATTR_RE = re.compile(
     r"comment|share|social|related|recommend|newsletter|subscribe|signup|sign-up|promo|"
     r"advert|sponsor|sidebar|widget|popular|most-read|breadcrumb|cookie|consent|paywall|"
     r"footer|header|menu|navbar|byline|author|tags?\b|teaser|outbrain|taboola|caption|"
-    r"credit|copyright|video|player|pagination|pager\b|page-links|page-numbers",
+    r"credit|copyright|video|player|slideshow|gallery|pagination|pager\b|page-links|page-numbers",
     re.IGNORECASE)
 _HIDDEN_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _SPACE_RE = re.compile(r"\s+")
