@@ -11,6 +11,11 @@ the page says what it is.  The signals, strongest first:
    tag and author pages list articles) -- a listing.
 
 Everything else is "other" (about pages, contact forms, calendars without stories).
+
+``classify`` is the one place that decides, for discovery and for extraction alike: the
+extractor (``archive.extract.pagetype``) gives it the same kinds of evidence measured on the
+text it extracted (its prose, the share of it that is teasers or link lists, whether most
+headings are links), and long prose is never called a listing.
 The same single parse also returns the page's links with their text and any modified
 time shown beside them, its ``rel=next`` links and its advertised feeds, so the spider
 reads each page once.  Pure lxml: no Scrapy here.
@@ -27,15 +32,19 @@ from lxml import html as lxml_html
 from lxml.etree import ParserError
 
 ARTICLE_LD_TYPES = frozenset({
-    "newsarticle", "article", "reportagenews", "blogposting", "analysisnewsarticle",
-    "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "liveblogposting",
-    "report", "scholarlyarticle",
+    "newsarticle", "article", "reportagenews", "reportagenewsarticle", "blogposting",
+    "analysisnewsarticle", "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle",
+    "liveblogposting", "report", "scholarlyarticle", "techarticle", "socialmediaposting",
+    "askpublicnewsarticle", "satiricalarticle",
 })
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 MIN_PARAGRAPH = 40  # characters: shorter <p> are captions, bylines, buttons
 MIN_PROSE = 600  # characters of paragraphs in one block for an article without markup
 MIN_PROSE_WITH_MARKUP = 150  # an og:type=article page still needs some text
 MIN_HEADLINE_LINKS = 5  # distinct same-site headline links that make a listing
+LONG_PROSE = 1000  # this much prose makes a page an article with or without a date...
+DATED_PROSE = 400  # ...and this much of the extracted text with a date (see Evidence.prose)
+LISTING_SHARE = 0.5  # a listing: this share of the extracted text is teasers or link lists
 HEADLINE_MIN_CHARS = 20
 HEADLINE_MIN_WORDS = 3
 _SKIPPED = ("#", "javascript:", "mailto:", "tel:", "data:")
@@ -71,6 +80,50 @@ class PageView:
     feeds: list[str] = field(default_factory=list)  # <link rel=alternate type=rss/atom>
     prose_chars: int = 0
     headline_links: int = 0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a page shows about its kind.  Discovery measures the DOM; extraction measures
+    the text it extracted and leaves the headline-link counts at 0 (a sidebar of related
+    headlines beside an article is not evidence against it once its text is known)."""
+
+    marked: bool = False  # structured data says article (og:type, JSON-LD type)
+    prose: int = 0  # characters of the main prose (DOM block, or the extracted prose)
+    dated: bool = False  # a publication date on the page
+    headline_links: int = 0  # distinct same-site headline links
+    headline_chars: int = 0  # their link text
+    from_text: bool = False  # ``prose`` was measured on the extracted text
+    listing_share: float = 0.0  # share of the extracted text in teasers
+    link_list_share: float = 0.0  # share of the extracted text that is linked list items
+    long_paragraph: bool = False  # one paragraph of the extracted text is long prose
+    linked_headings: bool = False  # most of the page's five or more headings are links
+
+
+def classify(evidence: Evidence) -> tuple[str, str]:
+    """(kind, reason): "article", "listing" or "other", and which signal decided."""
+    e = evidence
+    dated_min = DATED_PROSE if e.from_text else MIN_PROSE
+    if e.marked and (e.from_text or e.prose >= MIN_PROSE_WITH_MARKUP) and not (
+            e.headline_links >= 3 * MIN_HEADLINE_LINKS and e.prose < MIN_PROSE):
+        return "article", "structured data"
+    if e.prose >= LONG_PROSE and e.from_text:
+        return "article", "long prose"
+    if e.dated and e.prose >= dated_min:
+        if e.prose >= e.headline_chars:
+            return "article", "dated prose block"
+        return "listing", "headline links outweigh prose"
+    if e.link_list_share >= LISTING_SHARE and e.prose < DATED_PROSE:
+        return "listing", "index of links"
+    if e.listing_share >= LISTING_SHARE:
+        return "listing", "teasers"
+    if e.headline_links >= MIN_HEADLINE_LINKS:
+        return "listing", "headline links"
+    if e.long_paragraph:
+        return "article", "long paragraph"
+    if e.linked_headings:
+        return "listing", "linked headings"
+    return "other", "no article or listing signal"
 
 
 def _text(element) -> str:
@@ -190,18 +243,10 @@ def read_page(html: str | bytes, url: str) -> PageView:
     og_type = og[0].strip().lower() if og else ""
     marked = og_type == "article" or bool(_ld_types(tree) & ARTICLE_LD_TYPES)
     prose = _prose(tree)
-    view = PageView("other", "", links, next_urls, feeds, prose, len(headlines))
-    if marked and prose >= MIN_PROSE_WITH_MARKUP and not (
-            len(headlines) >= 3 * MIN_HEADLINE_LINKS and prose < MIN_PROSE):
-        view.kind, view.reason = "article", "structured data"
-    elif prose >= MIN_PROSE and _has_date(tree, html if isinstance(html, str) else ""):
-        headline_chars = sum(len(link.text) for link in links if link.url in headlines)
-        if prose >= headline_chars:
-            view.kind, view.reason = "article", "dated prose block"
-        else:
-            view.kind, view.reason = "listing", "headline links outweigh prose"
-    elif len(headlines) >= MIN_HEADLINE_LINKS:
-        view.kind, view.reason = "listing", "headline links"
-    else:
-        view.reason = "no article or listing signal"
-    return view
+    headline_chars = sum(len(link.text) for link in links if link.url in headlines)
+    evidence = Evidence(marked=marked, prose=prose, headline_links=len(headlines),
+                        headline_chars=headline_chars,
+                        dated=prose >= MIN_PROSE and _has_date(
+                            tree, html if isinstance(html, str) else ""))
+    kind, reason = classify(evidence)
+    return PageView(kind, reason, links, next_urls, feeds, prose, len(headlines))

@@ -17,12 +17,9 @@ from urllib.parse import urljoin
 from lxml.etree import Element, XPath
 from lxml.html import HtmlElement
 
-ARTICLE_TYPES = {
-    "newsarticle", "article", "reportagenewsarticle", "analysisnewsarticle",
-    "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle", "blogposting",
-    "liveblogposting", "report", "scholarlyarticle", "techarticle", "socialmediaposting",
-    "askpublicnewsarticle", "satiricalarticle",
-}
+from archive.discover.pagetype import ARTICLE_LD_TYPES
+
+ARTICLE_TYPES = ARTICLE_LD_TYPES  # one list of article types, discovery's
 _SPACE_RE = re.compile(r"\s+")
 _BAD_JSON_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _BYLINE_CLASS_XPATH = (
