@@ -5,6 +5,7 @@ Run from the repository root::
     python bench/extract_eval.py            # evaluation set + sample outlet
     python bench/extract_eval.py --no-sites # evaluation set only
     python bench/extract_eval.py --show 5   # also list the 5 pages where we lose most
+    python bench/extract_eval.py --no-sites --misses  # snippets we miss or leak, per page
 
 Why two kinds of gold: public test corpora ship either the full article text of a page
 (newspaper4k) or "must contain" / "must not contain" snippets (trafilatura's real-world
@@ -92,6 +93,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "trafilatura-fast": fast, "newsarchive": ours,
 }
 TRAFILATURA = ("trafilatura-default", "trafilatura-precision")  # "has text" means: either
+MISSES = False  # --misses: list our missed and leaked snippets per page
 
 
 # ---- metrics ---------------------------------------------------------------------------------
@@ -219,6 +221,25 @@ def report_snippets(name: str, pages: list[dict], outputs: dict[str, dict[str, s
         print(f"{ext:<24}{p:>8.3f}{r:>8.3f}{2 * p * r / (p + r):>8.3f}{timings[ext]:>9.1f}"
               f"{1000 / timings[ext]:>13.1f}{empties(pages, outputs, ext):>7}")
     _show_losses(per_page, show)
+    if MISSES:
+        show_snippet_misses(pages, outputs)
+
+
+def show_snippet_misses(pages: list[dict], outputs: dict[str, dict[str, str]]) -> None:
+    """Per page, the "must contain" snippets we miss and the "must not" ones we keep, each
+    marked with whether trafilatura's default setting gets it right: where to look first."""
+    reference = outputs.get("trafilatura-default", {})
+    for page in pages:
+        ours_text = SPACE_RE.sub(" ", nfc(outputs["newsarchive"][page["id"]]))
+        theirs = SPACE_RE.sub(" ", nfc(reference.get(page["id"], "")))
+        lines = [f"   miss {'(default has it) ' * (s in theirs)}{s!r}"
+                 for s in map(lambda x: SPACE_RE.sub(" ", nfc(x)), page["with"])
+                 if s not in ours_text]
+        lines += [f"   leak {'(default too) ' * (s in theirs)}{s!r}"
+                  for s in map(lambda x: SPACE_RE.sub(" ", nfc(x)), page["without"])
+                  if s in ours_text]
+        if lines:
+            print(f"  {page['id']}", *lines, sep="\n")
 
 
 def empties(pages: list[dict], outputs: dict[str, dict[str, str]], ext: str) -> int:
@@ -260,9 +281,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-sites", action="store_true", help="skip the sample outlet")
     parser.add_argument("--show", type=int, default=0, help="list the N worst pages vs base")
+    parser.add_argument("--misses", action="store_true",
+                        help="list the snippets newsarchive misses or leaks, per page")
     parser.add_argument("--rounds", type=int, default=3, metavar="N",
                         help="time each page N times and keep the fastest (default 3)")
     args = parser.parse_args(argv)
+    global MISSES
+    MISSES = args.misses
     evaluate_sets(args.show, args.rounds)
     if not args.no_sites:
         from bench.extract_sites import evaluate_sample_outlet
