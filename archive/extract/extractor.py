@@ -9,7 +9,8 @@ for pages that are not articles.  One parse (C0 controls removed first), then:
 * ``archive.extract.hygiene`` strips code and page chrome, and NFC-normalises the text;
 * ``archive.extract.blocks`` reads the page's text blocks once; ``archive.extract.bodytext``
   runs one trafilatura pass (precision, fast) with a fallback ladder and repairs;
-* ``archive.extract.pagetype`` decides article or not on the page's own evidence;
+* ``archive.extract.pagetype`` measures the page's own evidence on the extracted text and
+  discovery's classifier (``archive.discover.pagetype.classify``) decides article or not;
 * ``archive.extract.textclean`` / ``furniture`` drop furniture, stamps become ``modified``;
   ``archive.extract.templates`` gives fingerprints (and removes an outlet's learnt template);
 * language comes from the outlet edition or ``<html lang>``, never from a detector.
@@ -55,13 +56,13 @@ from archive.outlet.config import OutletConfig
 
 LOGGER = logging.getLogger(__name__)
 
-__version__ = "1.0"
+__version__ = "1.1"  # 1.1: the body's tail (archive.extract.fill.tail_fill)
 # what corpus records carry as ``extractor.options``: the trafilatura options of the precise
 # pass, plus our own repairs (see archive.extract.bodytext) so a record says how its text was made
 EXTRACTOR_OPTIONS: dict[str, Any] = {
     "favor_precision": True, "include_comments": False, "include_tables": True,
     "fast": True, "ladder": "precision>broad", "rung": "precision", "interior_fill": "dom blocks",
-    "closing_link_lists": "dropped", "unicode": "NFC",
+    "tail_fill": "dom blocks", "closing_link_lists": "dropped", "unicode": "NFC",
 }
 CONFIGURABLE = frozenset({
     "favor_precision", "favor_recall", "include_comments", "include_tables", "include_images",
