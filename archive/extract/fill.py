@@ -23,7 +23,7 @@ import re
 
 from lxml.html import HtmlElement
 
-from archive.extract.blocks import Block, furniture_marks, key_of
+from archive.extract.blocks import Block, furniture_marks, key_of, weight
 
 MAX_GAP = 3  # longest run of ordinary blocks restored between two kept paragraphs
 MAX_ITEMS = 20  # longest run of list or Q&A items restored (plus up to MAX_GAP others)
@@ -31,6 +31,7 @@ MAX_LINK_SHARE = 0.5  # a block mostly made of link text is a link...
 MAX_LINK_BLOCKS = 1  # ...and a run with more than this many such blocks is a link box
 ENTRY_MIN_WORDS = 4  # a linked list/Q&A entry with this many words is text, not a link
 CREDIT_MAX = 120  # a short block with a copyright sign is an image credit
+STRAY_WEIGHT = 6  # a closing block lighter than this is a stray word, not a line of text
 MAX_TAIL = 15  # most blocks restored after the last kept paragraph (and no more text than
 # the kept text: a closing section, not a second article)
 
@@ -183,8 +184,8 @@ def tail_fill(paragraphs: list[str], blocks: list[Block]) -> tuple[list[str], in
             break
         run.append(block)
     run = [b for b in run if not _lone_link(b, run)]
-    while run and (run[-1].tag.startswith("h") or len(run[-1].text.split()) < 2):
-        run.pop()  # a heading with nothing under it, a stray word
+    while run and (run[-1].tag.startswith("h") or weight(run[-1].text) < STRAY_WEIGHT):
+        run.pop()  # a heading with nothing under it, a stray word (a source code)
     if _weight([b.text for b in run]) > _weight(paragraphs):
         return paragraphs, 0
     return paragraphs + [f"- {b.text}" if b.tag == "li" else b.text for b in run], len(run)
