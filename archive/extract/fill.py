@@ -20,6 +20,7 @@ every small linked ``div`` at the end of an article, the credit line with it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml.html import HtmlElement
 
@@ -40,7 +41,9 @@ _QA_RE = re.compile(r"^(?:q|a|f|question|answer|frage|antwort|pregunta|respuesta
                     r"\s*[:.)]|\?$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=4096)
 def _paragraph_key(paragraph: str) -> str:
+    """Key of a kept paragraph (cached: the interior and the tail repair both place it)."""
     return key_of(paragraph[2:] if paragraph.startswith("- ") else paragraph)
 
 
