@@ -103,7 +103,8 @@ class Block:
     @property
     def is_prose(self) -> bool:
         return (self.tag in _PROSE_TAGS and len(self.key) >= PROSE_MIN_WEIGHT // 2
-                and weight(self.raw) >= PROSE_MIN_WEIGHT and self.link_share < 0.3
+                and (len(self.raw) >= PROSE_MIN_WEIGHT or weight(self.raw) >= PROSE_MIN_WEIGHT)
+                and self.link_share < 0.3
                 and not self.furniture)
 
 

@@ -41,7 +41,7 @@ _QA_RE = re.compile(r"^(?:q|a|f|question|answer|frage|antwort|pregunta|respuesta
                     r"\s*[:.)]|\?$", re.IGNORECASE)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _paragraph_key(paragraph: str) -> str:
     """Key of a kept paragraph (cached: the interior and the tail repair both place it)."""
     return key_of(paragraph[2:] if paragraph.startswith("- ") else paragraph)
