@@ -34,16 +34,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 
 from archive.state.base import (
-    ArticleRecord,
     ArticleState,
+    BackendBase,
     DigestRecord,
-    Recheck,
     StateError,
     Validators,
-    article_row,
     chunks,
     from_epoch,
-    pick_due,
     to_datetime,
 )
 from archive.state.schedule import RecheckSchedule
@@ -204,8 +201,10 @@ def split_redis_url(url: str) -> tuple[str, str]:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, rest, "")), prefix
 
 
-class RedisState:
+class RedisState(BackendBase):
     """``StateStore`` on Redis; one instance per process, safe to share between threads."""
+
+    write_batch = SCRIPT_BATCH
 
     def __init__(self, client: redis.Redis, prefix: str = DEFAULT_PREFIX, location: str = ""):
         if not _PREFIX.fullmatch(prefix):
@@ -255,23 +254,14 @@ class RedisState:
             found.update(k for k, hit in zip(batch, pipe.execute(), strict=True) if hit)
         return found
 
-    def record_article(self, outlet: str, key: str, url: str, content_sha256: str,
-                       version: int, fetched_at: datetime, published: str | None = None) -> None:
-        self.record_articles(outlet, [ArticleRecord(key, url, content_sha256, version,
-                                                    fetched_at, published)])
-
-    def record_articles(self, outlet: str, records: Iterable[ArticleRecord]) -> int:
-        count = 0
-        head = [self._young(outlet), self._count(outlet)]
+    def _write_articles(self, outlet: str, rows: list[tuple]) -> None:
         cutoff = (datetime.now(UTC) - YOUNG_HORIZON).timestamp()
-        for batch in chunks(records, SCRIPT_BATCH):
-            keys, args = list(head), [repr(cutoff)]
-            for record in batch:
-                field, value = pack_article(article_row(record))
-                keys.append(self._akey(outlet, field))
-                args += [field, value]
-            count += self._record_articles(keys=keys, args=args)
-        return count
+        keys, args = [self._young(outlet), self._count(outlet)], [repr(cutoff)]
+        for row in rows:
+            field, value = pack_article(row)
+            keys.append(self._akey(outlet, field))
+            args += [field, value]
+        self._record_articles(keys=keys, args=args)
 
     def article_info(self, outlet: str, key: str) -> ArticleState | None:
         value = self.client.hget(self._akey(outlet, key), key)
@@ -281,14 +271,11 @@ class RedisState:
         ts = to_datetime(checked_at).timestamp()
         self._mark_checked(keys=[self._akey(outlet, key)], args=[key, repr(ts)])
 
-    def due_rechecks(self, outlet: str, now: datetime, schedule: RecheckSchedule,
-                     limit: int | None = None) -> list[Recheck]:
-        if not schedule.enabled:
-            return []
+    def _young_rows(self, outlet: str, now: datetime,
+                    schedule: RecheckSchedule) -> list[tuple[str, str, float, float]]:
         if schedule.max_age > YOUNG_HORIZON:
             raise StateError(f"the Redis state re-checks articles up to {YOUNG_HORIZON.days} "
                              f"days old; max_age {schedule.max_age} is longer")
-        now = to_datetime(now)
         since = schedule.young_since(now).timestamp()
         young = self._young(outlet)
         self.client.zremrangebyscore(young, "-inf", f"({since!r}")
@@ -303,7 +290,7 @@ class RedisState:
                     state = unpack_article(outlet, key, value)
                     rows.append((key, state.url, state.anchor.timestamp(),
                                  state.last_checked.timestamp()))
-        return pick_due(rows, now, schedule, limit)
+        return rows
 
     def count_articles(self, outlet: str) -> int:
         return int(self.client.get(self._count(outlet)) or 0)
@@ -320,17 +307,7 @@ class RedisState:
         value = self.client.hget(bucket, f"{digest}\x00{outlet}")
         return None if value is None else _unpack_digest(digest, outlet, value)
 
-    def record_digest(self, record: DigestRecord) -> bool:
-        return self._digest_batch([record]) > 0
-
-    def record_digests(self, records: Iterable[DigestRecord]) -> int:
-        count = 0
-        for batch in chunks(records, SCRIPT_BATCH):
-            self._digest_batch(batch)
-            count += len(batch)
-        return count
-
-    def _digest_batch(self, batch: list[DigestRecord]) -> int:
+    def _write_digests(self, batch: list[DigestRecord]) -> int:
         keys, args = [f"{{{self.prefix}}}:dn"], []
         for record in batch:
             if "\x00" in record.digest or "\x00" in (record.outlet or ""):
@@ -401,12 +378,6 @@ class RedisState:
 
     def close(self) -> None:
         self.client.close()
-
-    def __enter__(self) -> RedisState:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _glob_escape(text: str) -> str:
