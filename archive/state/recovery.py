@@ -27,16 +27,19 @@ import gzip
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warcio.exceptions import ArchiveLoadFailed
+
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
 from archive.state.journal import JournalEntry, journal_dir, journals
 from archive.state.schedule import parse_datetime
-from archive.store.base import Store, StoredObject, sha256_file
+from archive.store.base import Store, StoredObject, StoreError, sha256_file
 from archive.store.faults import pause_point
 from archive.warc.salvage import complete_lines, valid_warc_length
 
@@ -45,6 +48,12 @@ logger = logging.getLogger(__name__)
 OPEN = ".open"
 WARC_SUFFIX = ".warc.gz"
 CORPUS_SUFFIX = ".jsonl.gz"
+# What reading a WARC back may raise that says the file (or the store) is bad, not the
+# code: I/O and gzip errors (BadGzipFile is an OSError), a cut gzip stream (EOFError),
+# a corrupt deflate stream, a record warcio cannot parse, undecodable header bytes, and
+# the store's own errors.  Anything else is a bug and is raised.
+WARC_READ_ERRORS = (OSError, EOFError, zlib.error, ArchiveLoadFailed, UnicodeDecodeError,
+                    StoreError)
 
 
 @dataclass
@@ -228,7 +237,7 @@ class _Recovery:
                     records.append(DigestRecord(capture.digest, capture.url, capture.date,
                                                 capture.record_id, key, capture.offset,
                                                 self.outlet))
-        except Exception as exc:
+        except WARC_READ_ERRORS as exc:  # the digests read so far are still recorded
             self.result.problems.append(f"{key}: could not read records back ({exc})")
         self.state.record_digests(records)
 
