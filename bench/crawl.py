@@ -16,23 +16,17 @@ and prints pages/s for each and the ratio full/bare.  Usage:
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
 import random
 import shutil
-import subprocess
-import sys
 import tempfile
-import textwrap
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from sitehost import Route, SiteProcess, listing_html, listing_page_number, run_crawl, write_outlet
 
 WORDS = ("the minister said council region talks ceasefire border villages water budget "
          "parliament election farmers city province officials reported agreement road "
          "hospital students market prices report committee announced weekly negotiations "
          "delegation capital northern southern investment electricity summer winter").split()
-PER_LISTING = 50
 
 
 def paragraph(rng: random.Random, words: int) -> str:
@@ -62,80 +56,32 @@ def article_html(index: int) -> bytes:
     return page.encode("utf-8")
 
 
-def listing_html(page: int, pages: int, total: int) -> bytes:
-    start = page * PER_LISTING
-    links = "".join(f'<li><a href="/news/{i}">Story {i}</a></li>'
-                    for i in range(start, min(start + PER_LISTING, total)))
-    nxt = f'<a rel="next" href="/latest?page={page + 1}">Next</a>' if page + 1 < pages else ""
-    return f"<html><body><ul>{links}</ul>{nxt}</body></html>".encode()
-
-
-def serve(port_queue: multiprocessing.Queue, total: int) -> None:
-    pages = (total + PER_LISTING - 1) // PER_LISTING
+def site(total: int) -> Route:
+    """The site's routes (built in the server process): robots.txt, listings, articles."""
     cache = {i: article_html(i) for i in range(total)}
+    html = "text/html; charset=utf-8"
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def route(path: str) -> tuple[int, str, bytes] | None:
+        if path == "/robots.txt":
+            return 200, "text/plain", b"User-agent: *\nDisallow: /private/\n"
+        if path.startswith("/latest"):
+            return 200, html, listing_html(listing_page_number(path), total)
+        if path.startswith("/news/") and int(path[6:]) in cache:
+            return 200, html, cache[int(path[6:])]
+        return None
 
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            path = self.path
-            if path == "/robots.txt":
-                body, ctype = b"User-agent: *\nDisallow: /private/\n", "text/plain"
-            elif path.startswith("/latest"):
-                page = int(path.partition("page=")[2] or 0)
-                body, ctype = listing_html(page, pages, total), "text/html; charset=utf-8"
-            elif path.startswith("/news/") and int(path[6:]) in cache:
-                body, ctype = cache[int(path[6:])], "text/html; charset=utf-8"
-            else:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
+    return route
 
 
-DRIVER = textwrap.dedent("""
-    import json, sys, time
-    from archive.outlet.config import load_outlet
-    from crawler.run import CrawlOptions, run_crawls
-    outlet = load_outlet(sys.argv[1])
-    mode, store, workers = sys.argv[2], sys.argv[3], int(sys.argv[4])
-    extra = {}
-    if mode == "bare":
-        extra = {"EXTENSIONS": {"crawler.capture.WarcCaptureExtension": None,
-                                "crawler.report.RunReportExtension": 900,
-                                "crawler.progress.ProgressExtension": None},
-                 "ITEM_PIPELINES": {}, "NEWSARCHIVE_STATE": "off"}
-    elif mode == "capture":
-        extra = {"ITEM_PIPELINES": {}}
-    started = time.monotonic()
-    reports = run_crawls([outlet], CrawlOptions(store=store, workers=workers,
-                                                log_level="ERROR", extra_settings=extra))
-    elapsed = time.monotonic() - started
-    print(json.dumps({"elapsed": elapsed, "reports": reports}, default=str))
-""")
-
-
-def run_mode(mode: str, outlet_file: Path, store: Path, workers: int) -> dict:
-    proc = subprocess.run([sys.executable, "-c", DRIVER, str(outlet_file), mode, str(store),
-                           str(workers)], capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"{mode} crawl failed:\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    if "responses" not in result["reports"][0]:
-        sys.exit(f"{mode} crawl wrote no report:\n{result}\n{proc.stderr[-3000:]}")
-    return result
+# bare: discovery only (no capture, no extraction, no state); capture: no extraction
+MODE_SETTINGS = {
+    "bare": {"EXTENSIONS": {"crawler.capture.WarcCaptureExtension": None,
+                            "crawler.report.RunReportExtension": 900,
+                            "crawler.progress.ProgressExtension": None},
+             "ITEM_PIPELINES": {}, "NEWSARCHIVE_STATE": "off"},
+    "capture": {"ITEM_PIPELINES": {}},
+    "full": {},
+}
 
 
 def main() -> None:
@@ -146,24 +92,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="extraction workers (0: cores)")
     args = parser.parse_args()
 
-    queue: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(queue, args.articles), daemon=True)
-    server.start()
-    port = queue.get(timeout=60)
-    base = f"http://127.0.0.1:{port}"
+    server = SiteProcess(site, args.articles)
+    base = server.base
     work = Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
     try:
-        outlet_file = work / "bench.yaml"
-        outlet_file.write_text(
-            f"name: bench\nstart_urls: ['{base}/latest']\narticle_urls: ['/news/\\d+$']\n"
-            f"follow_urls: ['/latest(\\?page=\\d+)?$']\nlanguage: eng\ndownload_delay: 0\n"
-            f"concurrency: {args.concurrency}\n", encoding="utf-8")
+        outlet_file = write_outlet(work / "bench.yaml", base, args.concurrency)
         page_bytes = len(article_html(1))
         print(f"site: {args.articles} articles of ~{page_bytes / 1000:.0f} KB at {base}")
         results = {}
         for mode in ("bare", "capture", "full"):
             store = work / f"store-{mode}"
-            result = run_mode(mode, outlet_file, store, args.workers)
+            result = run_crawl(mode, outlet_file, store, args.workers, MODE_SETTINGS[mode])
             pages = result["reports"][0]["responses"]
             rate = pages / result["elapsed"]
             results[mode] = rate
@@ -177,9 +116,8 @@ def main() -> None:
         print(f"ratio capture/bare: {results['capture'] / results['bare']:.2f}")
         print(f"ratio full/bare: {results['full'] / results['bare']:.2f} (target >= 0.8)")
     finally:
-        server.terminate()
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    time.sleep(0.1)
 
 
 if __name__ == "__main__":

@@ -20,21 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import shutil
 import struct
-import subprocess
-import sys
 import tempfile
-import textwrap
-import time
-import urllib.request
 import zlib
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-PER_LISTING = 50
+from sitehost import Route, SiteProcess, listing_html, listing_page_number, run_crawl, write_outlet
 
 
 def png(width: int, height: int, seed: int) -> bytes:
@@ -81,80 +73,28 @@ def article_html(index: int, srcset: bool = False) -> bytes:
 </body></html>""".encode()
 
 
-def listing_html(page: int, pages: int, total: int) -> bytes:
-    start = page * PER_LISTING
-    links = "".join(f'<li><a href="/news/{i}">Story {i}</a></li>'
-                    for i in range(start, min(start + PER_LISTING, total)))
-    nxt = f'<a rel="next" href="/latest?page={page + 1}">Next</a>' if page + 1 < pages else ""
-    return (f'<html><head><link rel="stylesheet" href="/static/site.css"></head>'
-            f"<body><ul>{links}</ul>{nxt}</body></html>").encode()
-
-
-def serve(port_queue: multiprocessing.Queue, total: int, srcset: bool) -> None:
-    pages = (total + PER_LISTING - 1) // PER_LISTING
+def site(total: int, srcset: bool) -> Route:
+    """The site's routes (built in the server process): listings, articles, resources."""
     articles = {i: article_html(i, srcset) for i in range(total)}
-    counts: Counter[str] = Counter()
+    html = "text/html; charset=utf-8"
+    stylesheet = '<link rel="stylesheet" href="/static/site.css">'
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def route(path: str) -> tuple[int, str, bytes] | None:
+        bare = path.split("?")[0]
+        if path == "/robots.txt":
+            return 200, "text/plain", b"User-agent: *\nAllow: /\n"
+        if path.startswith("/latest"):
+            return 200, html, listing_html(listing_page_number(path), total, stylesheet)
+        if bare.startswith("/news/") and int(bare[6:]) in articles:
+            return 200, html, articles[int(bare[6:])]
+        if bare.startswith("/photos/"):
+            return 200, "image/png", png(64, 40, int(bare[8:].split(".")[0]))
+        if bare in SHARED:
+            ctype, body = SHARED[bare]
+            return 200, ctype, body
+        return None
 
-        def log_message(self, *args) -> None:
-            pass
-
-        def do_GET(self) -> None:  # noqa: N802
-            path = self.path
-            if path == "/__counts":
-                self._send(200, "application/json", json.dumps(counts).encode())
-                return
-            if path == "/__reset":
-                counts.clear()
-                self._send(200, "text/plain", b"ok")
-                return
-            counts[path] += 1
-            bare = path.split("?")[0]
-            if path == "/robots.txt":
-                self._send(200, "text/plain", b"User-agent: *\nAllow: /\n")
-            elif path.startswith("/latest"):
-                page = int(path.partition("page=")[2] or 0)
-                self._send(200, "text/html; charset=utf-8", listing_html(page, pages, total))
-            elif bare.startswith("/news/") and int(bare[6:]) in articles:
-                self._send(200, "text/html; charset=utf-8", articles[int(bare[6:])])
-            elif bare.startswith("/photos/"):
-                self._send(200, "image/png", png(64, 40, int(bare[8:].split(".")[0])))
-            elif bare in SHARED:
-                ctype, body = SHARED[bare]
-                self._send(200, ctype, body)
-            else:
-                self._send(404, "text/plain", b"")
-
-        def _send(self, status: int, ctype: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    port_queue.put(server.server_address[1])
-    server.serve_forever()
-
-
-DRIVER = textwrap.dedent("""
-    import json, sys, time
-    from archive.outlet.config import load_outlet
-    from crawler.run import CrawlOptions, run_crawls
-    outlet = load_outlet(sys.argv[1])
-    store, workers = sys.argv[2], int(sys.argv[3])
-    started = time.monotonic()
-    reports = run_crawls([outlet], CrawlOptions(store=store, workers=workers,
-                                                log_level="ERROR"))
-    print(json.dumps({"elapsed": time.monotonic() - started, "reports": reports}, default=str))
-""")
-
-
-def server_counts(base: str, reset: bool = False) -> Counter[str]:
-    with urllib.request.urlopen(base + ("/__reset" if reset else "/__counts")) as reply:
-        return Counter() if reset else Counter(json.load(reply))
+    return route
 
 
 def main() -> None:
@@ -167,11 +107,8 @@ def main() -> None:
                         help="each photo also named in a srcset of two sizes")
     args = parser.parse_args()
 
-    queue: multiprocessing.Queue = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(queue, args.articles, args.srcset),
-                                     daemon=True)
-    server.start()
-    base = f"http://127.0.0.1:{queue.get(timeout=60)}"
+    server = SiteProcess(site, args.articles, args.srcset)
+    base = server.base
     work = Path(tempfile.mkdtemp(prefix="newsarchive-bench-resources-"))
     try:
         sizes = " in 2 srcset sizes" if args.srcset else ""
@@ -179,20 +116,12 @@ def main() -> None:
               f"{sizes} each, at {base}")
         rates = {}
         for mode in ("none", "all"):
-            outlet_file = work / f"bench-{mode}.yaml"
-            outlet_file.write_text(
-                f"name: bench\nstart_urls: ['{base}/latest']\narticle_urls: ['/news/\\d+$']\n"
-                f"follow_urls: ['/latest(\\?page=\\d+)?$']\nlanguage: eng\ndownload_delay: 0\n"
-                f"concurrency: {args.concurrency}\nresources: {mode}\n", encoding="utf-8")
-            server_counts(base, reset=True)
-            proc = subprocess.run([sys.executable, "-c", DRIVER, str(outlet_file),
-                                   str(work / f"store-{mode}"), str(args.workers)],
-                                  capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                sys.exit(f"{mode} crawl failed:\n{proc.stderr[-3000:]}")
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            outlet_file = write_outlet(work / f"bench-{mode}.yaml", base, args.concurrency,
+                                       f"resources: {mode}\n")
+            server.reset()
+            result = run_crawl(mode, outlet_file, work / f"store-{mode}", args.workers)
             report = result["reports"][0]
-            counts = server_counts(base)
+            counts = server.counts()
             pages = report["pages"]["fetched"] - report["pages"]["by_kind"].get("robots", 0)
             resource_fetches = sum(v for k, v in counts.items()
                                    if k.split("?")[0] in SHARED or k.startswith("/photos/"))
@@ -210,9 +139,8 @@ def main() -> None:
                 print(f"      shared resources fetched: {json.dumps(shared, sort_keys=True)}")
         print(f"ratio all/none: {rates['all'] / rates['none']:.2f}")
     finally:
-        server.terminate()
+        server.stop()
         shutil.rmtree(work, ignore_errors=True)
-    time.sleep(0.1)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,15 @@ class RunContext:
             self._state = DeferredState(open_state(location))
         return self._state
 
+    def opened_state(self) -> DeferredState | None:
+        """The state if this run has opened it, else None -- never opens it.
+
+        For the end of a run (flushing or discarding held-back writes, recording redirect
+        aliases): a run that never touched the state has nothing to write, and opening a
+        database or connecting to Redis just to find that out would be wasted, or fail.
+        """
+        return self._state
+
     @property
     def file_stem(self) -> str:
         """Name of this process's corpus and report files: the run id (+ worker id)."""

@@ -19,7 +19,7 @@ MAX_HOPS = 5
 
 def record_redirect_aliases(context) -> int:
     """Record the alias of every noted redirect that ends at an archived article."""
-    state, outlet = context._state, context.outlet
+    state, outlet = context.opened_state(), context.outlet
     if state is None or not context.redirects:
         return 0
     pending = list(context.redirects)

@@ -102,7 +102,7 @@ class RunReportExtension:
     def write_state(context: RunContext) -> bool:
         """State follows publication: flush the run's held-back writes, or keep them back
         (the journal stays and the next run derives them from the files)."""
-        state = context._state
+        state = context.opened_state()
         if state is None:
             return True
         if context.publish_failed:

@@ -19,6 +19,10 @@ Rules are matched on the path as a server will understand it, not as written:
 fetched despite ``Disallow: /private``.  A URL is refused when either form is disallowed.
 robots.txt's ``Crawl-delay`` is obeyed: the host's delay becomes the larger of the
 outlet's and the site's (crawler/backoff.py keeps it, capped).
+
+The ``Sitemap:`` lines of every robots.txt read with a 200 are announced with the
+``robots_sitemaps_found`` signal, so generic discovery (spiders/generic.py) learns them
+from this one download instead of fetching robots.txt a second time.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from archive.discover.sitemaps import robots_sitemaps
 from crawler.backoff import HostPacer
 from crawler.samples import count_failure
 
@@ -45,6 +50,11 @@ logger = logging.getLogger(__name__)
 REFUSED_ROBOTS = "newsarchive/refused/robots"
 _SLASHES = re.compile(r"/{2,}")
 _UNRESERVED = re.compile(r"%(2[DdEe]|5[Ff]|7[Ee]|[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9])")
+
+# Sent once per robots.txt read with a 200 that names sitemaps; handlers get
+# ``netloc`` (the origin's, as the middleware keys it), ``robots_url`` and ``sitemaps``
+# (absolute URLs, in file order).
+robots_sitemaps_found = object()
 
 
 def normalised_url(url: str) -> str:
@@ -121,6 +131,17 @@ class StrictRobotsTxtMiddleware(RobotsTxtMiddleware):
         self.crawler.stats.inc_value("newsarchive/robots/fetched")
         await super()._parse_robots(response, netloc, request)
         self._obey_crawl_delay(self._parsers.get(netloc), request)
+        await self._announce_sitemaps(response, netloc)
+
+    async def _announce_sitemaps(self, response: Response, netloc: str) -> None:
+        """Send ``robots_sitemaps_found`` for a robots.txt that answered 200 and names any."""
+        if response.status != 200:
+            return
+        sitemaps = robots_sitemaps(response.body, response.url)
+        if sitemaps:
+            await self.crawler.signals.send_catch_log_async(
+                signal=robots_sitemaps_found, netloc=netloc, robots_url=response.url,
+                sitemaps=sitemaps)
 
     def _obey_crawl_delay(self, rp, request: Request) -> None:
         crawl_delay = getattr(rp, "crawl_delay", None)

@@ -17,7 +17,9 @@ budget (archive/discover/traps.py), listings are fetched before articles, and ar
 known to the state are not fetched unless a feed, sitemap or listing shows an edit.
 ``article_urls``/``follow_urls``, when given, only raise a link's priority.  Without a
 feed or sitemap in the outlet file, ``<link rel=alternate>`` feeds and robots.txt
-``Sitemap:`` lines are used.
+``Sitemap:`` lines are used.  The latter come from the robots.txt middleware, which
+reads each origin's robots.txt anyway (``robots_sitemaps_found`` in crawler/robots.py);
+only when that middleware is not running does the spider fetch robots.txt itself.
 """
 
 from __future__ import annotations
@@ -33,12 +35,16 @@ from scrapy.http import Request, Response, TextResponse
 from archive.discover.coverage import CoverageLedger
 from archive.discover.pagetype import PageLink, read_page
 from archive.discover.pagination import is_paginated, next_page, page_ref
+from archive.discover.sitemaps import robots_sitemaps
 from archive.discover.traps import PageBudget, trap_reason
 from archive.outlet.urls import normalize_url
+from crawler.robots import StrictRobotsTxtMiddleware
 from spiders.articles import TRUNCATION_FLAGS, canonical_link
 from spiders.scope import PENDING_KEY
 
 if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
     from archive.outlet.config import OutletConfig
 
 MAX_ARTICLE_HOPS = 2  # article -> article links followed this far from the last listing
@@ -48,7 +54,6 @@ BARREN_PAGES = 2  # a pagination walk stops after this many pages without a new 
 PRIORITY = {"nav": 6, "article": 3, "prior": 2}
 _ARTICLE_SHAPE = re.compile(r"/[^/]*[a-z0-9]+-[a-z0-9]+-[a-z0-9]+-[^/]*/?$|\d{5,}|"
                             r"/(?:19|20)\d\d/\d\d/\d\d/.", re.IGNORECASE)
-_ROBOTS_SITEMAP = re.compile(r"^\s*sitemap\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 def looks_like_article(url: str) -> bool:
@@ -61,6 +66,7 @@ class GenericDiscovery:
 
     if TYPE_CHECKING:  # provided by NewsSpider and the other mixins
         outlet: OutletConfig
+        crawler: Crawler
         logger: logging.LoggerAdapter
         generic: bool
         _canonical_seen: set[str]
@@ -91,6 +97,11 @@ class GenericDiscovery:
         self._feeds_found: set[str] = set()
         # headline links of articles fetched at the hop limit, by URL (see _shorter_path)
         self._held: dict[str, list[PageLink]] = {}
+        # start origins whose robots.txt Sitemap: lines are still to be read (once each)
+        self._robots_origins: set[str] = set()
+        if self.generic and not self.outlet.sitemaps:
+            self._robots_origins = {urlsplit(url).netloc.lower()
+                                    for url in self.outlet.start_urls}
 
     # ---- requests ------------------------------------------------------------------------
 
@@ -151,8 +162,9 @@ class GenericDiscovery:
                                  priority=priority)
 
     def generic_seeds(self) -> Iterator[Request]:
-        """robots.txt of each start origin, for its ``Sitemap:`` lines (no sitemaps named)."""
-        if self.outlet.sitemaps:
+        """robots.txt of each start origin, for its ``Sitemap:`` lines -- only when no
+        robots.txt middleware reads it already (and announces them)."""
+        if not self._robots_origins or self._robots_middleware_runs():
             return
         origins = {urlunsplit((p.scheme, p.netloc, "/robots.txt", "", ""))
                    for p in map(urlsplit, self.outlet.start_urls)}
@@ -161,11 +173,38 @@ class GenericDiscovery:
             if request is not None:
                 yield request
 
+    def _robots_middleware_runs(self) -> bool:
+        crawler = getattr(self, "crawler", None)
+        try:
+            return crawler is not None and \
+                crawler.get_downloader_middleware(StrictRobotsTxtMiddleware) is not None
+        except RuntimeError:  # no engine (a spider built outside a crawl)
+            return False
+
+    def robots_sitemaps_read(self, netloc: str, robots_url: str, sitemaps: list[str]) -> None:
+        """``robots_sitemaps_found`` handler: schedule the sitemaps that a start origin's
+        robots.txt names (the middleware read it; no second download)."""
+        for request in self.robots_sitemap_requests(netloc, sitemaps):
+            self.crawler.engine.crawl(request)
+
+    def robots_sitemap_requests(self, netloc: str, sitemaps: list[str]) -> Iterator[Request]:
+        """Requests for the in-scope ``sitemaps`` of ``netloc``'s robots.txt, once per
+        start origin (other origins' robots.txt are not discovery seeds)."""
+        netloc = netloc.lower()
+        if netloc not in self._robots_origins:
+            return
+        self._robots_origins.discard(netloc)
+        yield from self._sitemap_requests(sitemaps)
+
     def parse_robots(self, response: Response) -> Iterator[Request]:
+        """robots.txt fetched by the spider itself (no robots.txt middleware running)."""
         if not self.response_ok(response) or not isinstance(response, TextResponse):
             return
-        for match in _ROBOTS_SITEMAP.finditer(response.text):
-            url = normalize_url(response.urljoin(match.group(1)))
+        yield from self._sitemap_requests(robots_sitemaps(response.text, response.url))
+
+    def _sitemap_requests(self, sitemaps: list[str]) -> Iterator[Request]:
+        for found in sitemaps:
+            url = normalize_url(found)
             if not self.in_scope(url):
                 self._stat("newsarchive/discovery/offsite")
                 continue

@@ -39,6 +39,7 @@ from scrapy.settings import SETTINGS_PRIORITIES
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key_rules
 from crawler.outlets import resolve_outlet
+from crawler.robots import robots_sitemaps_found
 from crawler.samples import count_failure
 from spiders import OUTLETS_DIR
 from spiders.articles import ArticleCallbacks
@@ -134,6 +135,7 @@ class NewsSpider(GenericDiscovery, CoverageSignals, DiscoveryCallbacks, ArticleC
         crawler.signals.connect(spider._log_summary, signal=signals.spider_closed)
         crawler.signals.connect(spider.item_archived, signal=signals.item_scraped)
         crawler.signals.connect(spider.item_not_archived, signal=signals.item_dropped)
+        crawler.signals.connect(spider.robots_sitemaps_read, signal=robots_sitemaps_found)
         return spider
 
     def _stat(self, key: str, count: int = 1) -> None:

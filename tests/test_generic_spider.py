@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from scrapy.http import HtmlResponse, Request, TextResponse
 
+from archive.discover.sitemaps import robots_sitemaps
 from archive.outlet.config import outlet_from_mapping
 from spiders.news import NewsSpider
 from tests.sites.newsgen import make_articles, render_article, render_listing, render_plain
@@ -34,6 +35,8 @@ def requests_of(out) -> dict[str, Request]:
 
 
 def test_seeds_are_fronts_parsed_by_page_and_robots_for_sitemaps():
+    # a spider outside a crawl has no robots.txt middleware to read robots.txt for it, so
+    # it asks for robots.txt itself (in a crawl: test_robots_sitemaps_from_the_middleware)
     seeds = list(spider().start_requests())
     assert [(r.url, r.meta["kind"], r.callback.__name__) for r in seeds] == [
         (BASE + "/", "page", "parse_page"), (BASE + "/robots.txt", "robots", "parse_robots")]
@@ -52,6 +55,24 @@ def test_robots_sitemap_lines_in_scope_only():
                             request=Request(BASE + "/robots.txt", meta={"kind": "robots"}))
     out = list(s.parse_robots(response))
     assert [(r.url, r.meta["kind"]) for r in out] == [(BASE + "/sm.xml", "sitemap")]
+
+
+def test_robots_sitemaps_from_the_middleware():
+    """What the robots.txt middleware announced: read once per start origin, in scope only;
+    other origins' robots.txt and rule-driven outlets are no sitemap seeds."""
+    lines = robots_sitemaps(f"User-agent: *\nSitemap: /sm.xml\n  SITEMAP : {BASE}/news.xml\n"
+                            "Sitemap: http://elsewhere.example/sm.xml\n", BASE + "/robots.txt")
+    assert lines == [BASE + "/sm.xml", BASE + "/news.xml", "http://elsewhere.example/sm.xml"]
+    s = spider()
+    assert list(s.robots_sitemap_requests("cdn.gazette.example", lines)) == []
+    out = list(s.robots_sitemap_requests("Gazette.Example", lines))
+    assert [(r.url, r.meta["kind"], r.meta["sitemap_depth"]) for r in out] == [
+        (BASE + "/sm.xml", "sitemap", 0), (BASE + "/news.xml", "sitemap", 0)]
+    assert list(s.robots_sitemap_requests("gazette.example", lines)) == []  # once
+    assert list(spider(article_urls=["/a/"]).robots_sitemap_requests("gazette.example",
+                                                                       lines)) == []
+    named = spider(sitemaps=[BASE + "/sitemap.xml"])  # the outlet's own sitemaps win
+    assert list(named.robots_sitemap_requests("gazette.example", lines)) == []
 
 
 def test_article_page_is_an_item_and_its_related_links_are_followed_two_hops():

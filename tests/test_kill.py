@@ -11,12 +11,16 @@ recovered says ``recovered=N`` and names the dead run.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
+from archive.state import open_state
+from archive.state.base import STATE_FILENAME
 from tests.conftest import run_cli
 from tests.killtest import check_archive, kill_at, local_files
 from tests.sites import load_expected
@@ -124,3 +128,48 @@ def test_kill_during_s3_publishing_then_next_run_loses_nothing(tmp_path, sample_
             files = {k.split("/", 1)[1]: v for k, v in objects(server, f"kill{number}/").items()}
             check_archive(files, EXPECTED_IDS)
             assert not list((case / "spool").rglob("*.open")), point
+
+
+def _responses_by_digest(files: dict[str, bytes]) -> dict[str, dict[str, str]]:
+    """payload digest -> {record id: WARC key} of the 200 responses in ``files``' WARCs."""
+    found: dict[str, dict[str, str]] = {}
+    for key, data in files.items():
+        if not key.endswith(".warc.gz"):
+            continue
+        for record in ArchiveIterator(io.BytesIO(data)):
+            headers = record.rec_headers
+            if record.rec_type == "response" and record.http_headers \
+                    and record.http_headers.get_statuscode() == "200":
+                found.setdefault(headers.get_header("WARC-Payload-Digest"), {})[
+                    headers.get_header("WARC-Record-ID")] = key
+    return found
+
+
+def test_recovered_digests_reach_the_state(tmp_path, sample_site):
+    """Killed with every file published but its state never written: the next run's
+    recovery reads the payload digests back from the dead run's WARCs into the state, so
+    each is known as the dead run's (the earliest) capture and the next run's identical
+    payloads become revisits of the dead run's records."""
+    outlet_file = sample_site.write_outlet(tmp_path / "outlet.yaml")
+    store = tmp_path / "store"
+    env = base_env(tmp_path)
+    kill_at(crawl_args(outlet_file, str(store), tmp_path / "dead.json"), env,
+            "files_published", tmp_path)
+    dead_files = local_files(store)
+    dead = _responses_by_digest(dead_files)
+    assert len(dead) > 10, sorted(dead)
+    then_a_normal_run(outlet_file, str(store), env, tmp_path)
+    with open_state(store / "state" / STATE_FILENAME) as state:
+        for digest, captures in dead.items():
+            known = state.lookup_digest(digest, "rudaw-sample")
+            assert known is not None, f"{digest} of {sorted(captures.values())} not recovered"
+            assert known.record_id in captures and known.filename == captures[known.record_id]
+    dead_ids = {rid for captures in dead.values() for rid in captures}
+    revisits_of_dead = 0
+    for key, data in local_files(store).items():
+        if key.endswith(".warc.gz") and key not in dead_files:
+            for record in ArchiveIterator(io.BytesIO(data)):
+                if record.rec_type == "revisit" and \
+                        record.rec_headers.get_header("WARC-Refers-To") in dead_ids:
+                    revisits_of_dead += 1
+    assert revisits_of_dead > 0

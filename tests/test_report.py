@@ -34,3 +34,47 @@ def test_exit_status():
     assert build_report(**base, finish_reason="finished")["exit_status"] == EXIT_OK
     assert build_report(**base, finish_reason="closespider_pagecount")["exit_status"] == EXIT_OK
     assert build_report(**base, finish_reason="shutdown")["exit_status"] == EXIT_FAILED
+
+
+# ---- the state at the end of a run (crawler.report.RunReportExtension.write_state) ----------
+
+
+def _context(tmp_path):
+    from archive.outlet.config import OutletConfig
+    from archive.store import open_store
+    from crawler.context import RunContext
+
+    outlet = OutletConfig(name="fixture", start_urls=["http://news.example/"],
+                          article_urls=[r"/story/"])
+    return RunContext(run_id="r1", outlet=outlet, store=open_store(tmp_path / "store"),
+                      started=datetime.now(UTC),
+                      state_location=str(tmp_path / "state" / "state.sqlite3"))
+
+
+def test_run_that_never_used_the_state_does_not_open_it(tmp_path):
+    from crawler.report import RunReportExtension
+
+    context = _context(tmp_path)
+    assert context.opened_state() is None
+    assert RunReportExtension.write_state(context) is True
+    assert context.opened_state() is None
+    assert not (tmp_path / "state").exists()
+
+
+def test_held_back_state_writes_are_flushed_or_discarded(tmp_path):
+    from archive.state import open_state
+    from crawler.report import RunReportExtension
+
+    when = datetime(2026, 11, 2, tzinfo=UTC)
+    for failed in (False, True):
+        context = _context(tmp_path)
+        key = f"story-{failed}"
+        context.state.record_article("fixture", key, f"http://news.example/story/{key}",
+                                     "ab" * 32, 1, when)
+        assert context.opened_state() is context.state
+        context.publish_failed = failed
+        assert RunReportExtension.write_state(context) is (not failed)
+        context.close_state()
+        assert context.opened_state() is None
+        with open_state(tmp_path / "state" / "state.sqlite3") as state:
+            assert state.is_archived("fixture", key) is (not failed)

@@ -151,6 +151,18 @@ def test_recording_is_order_independent(state):
     assert state.count_articles("rudaw") == 1
 
 
+def test_many_articles_in_batches(state):
+    """More than two of the backend's write batches, from an iterator: every batch lands
+    and the count returned is the number of records given."""
+    total = 2 * state.write_batch + 7
+    records = (ArticleRecord(f"k:{i}", f"https://x.test/{i}", SHA1, 1, T0 + i * H)
+               for i in range(total))
+    assert state.record_articles("rudaw", records) == total
+    assert state.count_articles("rudaw") == total
+    last = state.article_info("rudaw", f"k:{total - 1}")
+    assert last.url == f"https://x.test/{total - 1}" and last.last_fetched == T0 + (total - 1) * H
+
+
 @pytest.mark.parametrize("later_first", [False, True])
 def test_same_version_twice_keeps_the_later_capture(state, later_first):
     """A run without its state captured an edited page as version 1 again."""

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple, Protocol, Self
 
 from archive.state.schedule import RecheckSchedule, anchor_time, parse_datetime
 
@@ -252,6 +252,7 @@ def pick_due(rows: Iterable[tuple[str, str, float, float]], now: datetime,
         due = due[:limit]
     return [Recheck(key, url) for _, key, url in due]
 
+
 def article_row(record: ArticleRecord) -> tuple:
     """The stored columns of a capture (after outlet): epoch times, computed anchor."""
     fetched = to_datetime(record.fetched_at)
@@ -264,3 +265,69 @@ def article_row(record: ArticleRecord) -> tuple:
 def digest_row(record: DigestRecord) -> tuple:
     return (record.digest, record.outlet or "", record.uri, record.date, record.when.timestamp(),
             record.record_id, record.filename, record.offset)
+
+
+# ---- what the backends share -------------------------------------------------------------
+
+
+class BackendBase:
+    """The half of ``StateStore`` that is the same whatever holds the state.
+
+    SQLiteState and RedisState differ in how they write a batch of captures and how they
+    find an outlet's young articles; batching, counting, turning one capture into a batch
+    of one and picking due re-checks are the same, so they live here once.  A backend
+    implements the three ``_`` hooks and sets ``write_batch`` (records per round trip).
+    """
+
+    write_batch: int = BATCH
+
+    def _write_articles(self, outlet: str, rows: list[tuple]) -> None:
+        """Merge ``article_row`` tuples of ``outlet`` (one batch, one round trip)."""
+        raise NotImplementedError
+
+    def _write_digests(self, records: list[DigestRecord]) -> int:
+        """Merge one batch of digests; returns how many are now the earliest capture."""
+        raise NotImplementedError
+
+    def _young_rows(self, outlet: str, now: datetime,
+                    schedule: RecheckSchedule) -> Iterable[tuple[str, str, float, float]]:
+        """(key, url, anchor, last_checked) of ``outlet``'s articles young at ``now``."""
+        raise NotImplementedError
+
+    def record_article(self, outlet: str, key: str, url: str, content_sha256: str,
+                       version: int, fetched_at: datetime, published: str | None = None) -> None:
+        self.record_articles(outlet, [ArticleRecord(key, url, content_sha256, version,
+                                                    fetched_at, published)])
+
+    def record_articles(self, outlet: str, records: Iterable[ArticleRecord]) -> int:
+        count = 0
+        for batch in chunks(records, self.write_batch):
+            self._write_articles(outlet, [article_row(r) for r in batch])
+            count += len(batch)
+        return count
+
+    def record_digest(self, record: DigestRecord) -> bool:
+        return self._write_digests([record]) > 0
+
+    def record_digests(self, records: Iterable[DigestRecord]) -> int:
+        count = 0
+        for batch in chunks(records, self.write_batch):
+            self._write_digests(batch)
+            count += len(batch)
+        return count
+
+    def due_rechecks(self, outlet: str, now: datetime, schedule: RecheckSchedule,
+                     limit: int | None = None) -> list[Recheck]:
+        if not schedule.enabled:
+            return []
+        now = to_datetime(now)
+        return pick_due(self._young_rows(outlet, now, schedule), now, schedule, limit)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

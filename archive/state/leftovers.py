@@ -7,7 +7,9 @@
   its run report (manifest).
 
 The next crawl of the outlet recovers all three (``archive.state.recovery``); until then
-``verify`` reports them and exits non-zero, so nothing waits unnoticed.
+``verify`` reports them and exits non-zero, so nothing waits unnoticed.  What that
+recovery takes on is found here too (``find_dead``), by the same rules: a journal whose
+process is gone, files no live run claims.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.state.journal import journals
+from archive.state.journal import JournalEntry, journals
+from archive.store.base import Store
 
 OPEN = ".open"
+WARC_SUFFIX = ".warc.gz"
+CORPUS_SUFFIX = ".jsonl.gz"
 _SPOOL_SKIP = (".open", ".tmp", ".part", ".pending.json", ".recovering")
 
 
@@ -50,7 +55,7 @@ def find_leftovers(store, store_uri: str) -> Iterator[Leftover]:
     live_files: set[str] = set()
     live_outlets: set[str] = set()
     for entry in journals(store_uri):
-        if entry.holder is not None and not entry.is_dead():
+        if not run_is_dead(entry):
             live_files.update(entry.files)
             live_outlets.add(entry.outlet)
             continue
@@ -72,3 +77,60 @@ def find_leftovers(store, store_uri: str) -> Iterator[Leftover]:
             continue
         yield Leftover(key, "orphan", f"in the spool {spool} without its upload sidecar; the "
                        "next crawl of the outlet publishes it")
+
+
+# ---- what a recovery of one outlet takes on ----------------------------------------------
+
+
+def run_is_dead(entry: JournalEntry) -> bool:
+    """The journal's run is over: its process is gone, or it names none (unreadable)."""
+    return entry.holder is None or entry.is_dead()
+
+
+def _key(spool: Path, path: Path) -> str:
+    return path.relative_to(spool).as_posix().removesuffix(OPEN)
+
+
+def outlet_leftovers(store: Store, outlet: str) -> list[str]:
+    """Keys of this outlet's files in the spool that are open or (S3) closed but unpublished."""
+    spool = Path(store.spool_dir)
+    keys: list[str] = []
+    for top in ("warc", "corpus"):
+        folder = spool / top / outlet
+        if folder.is_dir():
+            keys += [_key(spool, p) for p in folder.rglob("*" + OPEN) if p.is_file()]
+    spool_files = getattr(store, "spool_files", None)
+    if spool_files is not None:  # S3: a closed file without its sidecar was never spooled
+        for top in ("warc", "corpus", "indexes"):
+            folder = spool / top / outlet
+            if not folder.is_dir():
+                continue
+            for path in folder.rglob("*"):
+                if (path.is_file() and path.name.endswith((WARC_SUFFIX, CORPUS_SUFFIX, ".cdxj"))
+                        and not spool_files.sidecar(path).exists()):
+                    keys.append(_key(spool, path))
+    return sorted(set(keys))
+
+
+def find_dead(store: Store, store_uri: str, outlet: str, own: Path | None = None
+              ) -> tuple[list[str], list[JournalEntry], bool]:
+    """(keys of files no live run claims, journals of dead runs, whether another live run
+    of ``outlet`` has a journal) -- ``own`` is the caller's journal.
+
+    Files are listed before the journals are read: a live run journals a file before it
+    creates it, so whatever the listing saw is in a journal read afterwards.
+    """
+    found = outlet_leftovers(store, outlet)
+    live_claims: set[str] = set()
+    dead: list[JournalEntry] = []
+    others = False
+    for entry in journals(store_uri, outlet):
+        if run_is_dead(entry):
+            dead.append(entry)
+        else:
+            live_claims.update(entry.files)
+            others = others or entry.path != own
+    keys = {k for k in found if k not in live_claims}
+    for entry in dead:
+        keys.update(entry.files)
+    return sorted(keys), dead, others

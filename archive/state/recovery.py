@@ -16,7 +16,8 @@ anything unpublished.  The files are handed to the current run (``adopt``), whic
 them in its manifest and journal: if it dies too, the next run finishes the job.
 
 The caller must hold the outlet's run lock in a single-process crawl; in a shared crawl
-the journals tell a dead worker's files from a live one's.
+the journals tell a dead worker's files from a live one's (``find_dead`` in
+``archive.state.leftovers``, which finds what dead runs left; this module repairs it).
 """
 
 from __future__ import annotations
@@ -27,24 +28,31 @@ import gzip
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warcio.exceptions import ArchiveLoadFailed
+
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
-from archive.state.journal import JournalEntry, journal_dir, journals
+from archive.state.journal import journal_dir
+from archive.state.leftovers import CORPUS_SUFFIX, OPEN, WARC_SUFFIX, find_dead
 from archive.state.schedule import parse_datetime
-from archive.store.base import Store, StoredObject, sha256_file
+from archive.store.base import Store, StoredObject, StoreError, sha256_file
 from archive.store.faults import pause_point
 from archive.warc.salvage import complete_lines, valid_warc_length
 
 logger = logging.getLogger(__name__)
 
-OPEN = ".open"
-WARC_SUFFIX = ".warc.gz"
-CORPUS_SUFFIX = ".jsonl.gz"
+# What reading a WARC back may raise that says the file (or the store) is bad, not the
+# code: I/O and gzip errors (BadGzipFile is an OSError), a cut gzip stream (EOFError),
+# a corrupt deflate stream, a record warcio cannot parse, undecodable header bytes, and
+# the store's own errors.  Anything else is a bug and is raised.
+WARC_READ_ERRORS = (OSError, EOFError, zlib.error, ArchiveLoadFailed, UnicodeDecodeError,
+                    StoreError)
 
 
 @dataclass
@@ -67,59 +75,6 @@ class RecoveryResult:
                 "articles_dropped": self.articles_dropped,
                 "articles_archived_elsewhere": self.articles_elsewhere,
                 "warc_bytes_dropped": self.records_dropped, "problems": self.problems}
-
-
-def _is_dead(entry: JournalEntry) -> bool:
-    return entry.holder is None or entry.is_dead()
-
-
-def _key(spool: Path, path: Path) -> str:
-    return path.relative_to(spool).as_posix().removesuffix(OPEN)
-
-
-def leftovers(store: Store, outlet: str) -> list[str]:
-    """Keys of this outlet's files in the spool that are open or (S3) closed but unpublished."""
-    spool = Path(store.spool_dir)
-    keys: list[str] = []
-    for top in ("warc", "corpus"):
-        folder = spool / top / outlet
-        if folder.is_dir():
-            keys += [_key(spool, p) for p in folder.rglob("*" + OPEN) if p.is_file()]
-    spool_files = getattr(store, "spool_files", None)
-    if spool_files is not None:  # S3: a closed file without its sidecar was never spooled
-        for top in ("warc", "corpus", "indexes"):
-            folder = spool / top / outlet
-            if not folder.is_dir():
-                continue
-            for path in folder.rglob("*"):
-                if (path.is_file() and path.name.endswith((WARC_SUFFIX, CORPUS_SUFFIX, ".cdxj"))
-                        and not spool_files.sidecar(path).exists()):
-                    keys.append(_key(spool, path))
-    return sorted(set(keys))
-
-
-def find_dead(store: Store, store_uri: str, outlet: str, own: Path | None = None
-              ) -> tuple[list[str], list[JournalEntry], bool]:
-    """(keys of files no live run claims, journals of dead runs, whether another live run
-    of ``outlet`` has a journal) -- ``own`` is the caller's journal.
-
-    Files are listed before the journals are read: a live run journals a file before it
-    creates it, so whatever the listing saw is in a journal read afterwards.
-    """
-    found = leftovers(store, outlet)
-    live_claims: set[str] = set()
-    dead: list[JournalEntry] = []
-    others = False
-    for entry in journals(store_uri, outlet):
-        if _is_dead(entry):
-            dead.append(entry)
-        else:
-            live_claims.update(entry.files)
-            others = others or entry.path != own
-    keys = {k for k in found if k not in live_claims}
-    for entry in dead:
-        keys.update(entry.files)
-    return sorted(keys), dead, others
 
 
 class _Recovery:
@@ -228,7 +183,7 @@ class _Recovery:
                     records.append(DigestRecord(capture.digest, capture.url, capture.date,
                                                 capture.record_id, key, capture.offset,
                                                 self.outlet))
-        except Exception as exc:
+        except WARC_READ_ERRORS as exc:  # the digests read so far are still recorded
             self.result.problems.append(f"{key}: could not read records back ({exc})")
         self.state.record_digests(records)
 

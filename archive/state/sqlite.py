@@ -14,17 +14,14 @@ from pathlib import Path
 
 from archive.state.base import (
     SCHEMA_VERSION,
-    ArticleRecord,
     ArticleState,
+    BackendBase,
     DigestRecord,
-    Recheck,
     StateError,
     Validators,
-    article_row,
     chunks,
     digest_row,
     from_epoch,
-    pick_due,
     to_datetime,
 )
 from archive.state.schedule import RecheckSchedule
@@ -82,7 +79,7 @@ _ARTICLE_COLUMNS = ("key, url, version, content_sha256, first_fetched, last_fetc
 
 
 
-class SQLiteState:
+class SQLiteState(BackendBase):
     """The embedded state: one SQLite file in WAL mode.
 
     One connection guarded by a lock (the crawler calls from the reactor thread and
@@ -158,20 +155,10 @@ class SQLiteState:
                     (oid, *batch)))
         return found
 
-    def record_article(self, outlet: str, key: str, url: str, content_sha256: str,
-                       version: int, fetched_at: datetime, published: str | None = None) -> None:
-        self.record_articles(outlet, [ArticleRecord(key, url, content_sha256, version,
-                                                    fetched_at, published)])
-
-    def record_articles(self, outlet: str, records: Iterable[ArticleRecord]) -> int:
-        count = 0
+    def _write_articles(self, outlet: str, rows: list[tuple]) -> None:
         with self._lock:
             oid = self._outlet_id(outlet, create=True)
-            for batch in chunks(records):
-                rows = [(oid, *article_row(r)) for r in batch]
-                self._write_many(_UPSERT_ARTICLE, rows)
-                count += len(rows)
-        return count
+            self._write_many(_UPSERT_ARTICLE, [(oid, *row) for row in rows])
 
     def article_info(self, outlet: str, key: str) -> ArticleState | None:
         with self._lock:
@@ -195,20 +182,16 @@ class SQLiteState:
                 self._db.execute("UPDATE articles SET last_checked = max(last_checked, ?) "
                                  "WHERE outlet_id = ? AND key = ?", (ts, oid, key))
 
-    def due_rechecks(self, outlet: str, now: datetime, schedule: RecheckSchedule,
-                     limit: int | None = None) -> list[Recheck]:
-        if not schedule.enabled:
-            return []
-        now = to_datetime(now)
+    def _young_rows(self, outlet: str, now: datetime,
+                    schedule: RecheckSchedule) -> list[tuple[str, str, float, float]]:
         with self._lock:
             oid = self._outlet_id(outlet)
             if oid is None:
                 return []
-            rows = self._db.execute(
+            return self._db.execute(
                 "SELECT key, url, anchor, last_checked FROM articles "
                 "WHERE outlet_id = ? AND anchor >= ?",
                 (oid, schedule.young_since(now).timestamp())).fetchall()
-        return pick_due(rows, now, schedule, limit)
 
     def count_articles(self, outlet: str) -> int:
         with self._lock:
@@ -231,18 +214,9 @@ class SQLiteState:
             row = self._db.execute(sql + " ORDER BY ts, outlet LIMIT 1", args).fetchone()
         return DigestRecord(*row) if row else None
 
-    def record_digest(self, record: DigestRecord) -> bool:
+    def _write_digests(self, records: list[DigestRecord]) -> int:
         with self._lock:
-            cursor = self._db.execute(_UPSERT_DIGEST, digest_row(record))
-            return cursor.rowcount > 0
-
-    def record_digests(self, records: Iterable[DigestRecord]) -> int:
-        count = 0
-        with self._lock:
-            for batch in chunks(records):
-                self._write_many(_UPSERT_DIGEST, [digest_row(r) for r in batch])
-                count += len(batch)
-        return count
+            return self._write_many(_UPSERT_DIGEST, [digest_row(r) for r in records])
 
     def count_digests(self) -> int:
         with self._lock:
@@ -273,14 +247,16 @@ class SQLiteState:
 
     # ---- housekeeping
 
-    def _write_many(self, sql: str, rows: list[tuple]) -> None:
+    def _write_many(self, sql: str, rows: list[tuple]) -> int:
+        """All ``rows`` in one transaction; returns how many rows they changed."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany(sql, rows)
+            changed = self._db.executemany(sql, rows).rowcount
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        return changed
 
     def clear(self) -> None:
         with self._lock:
@@ -305,9 +281,3 @@ class SQLiteState:
             except sqlite3.Error:
                 pass
             self._db.close()
-
-    def __enter__(self) -> SQLiteState:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -5,7 +5,9 @@
 WARC-Concurrent-To, in one file (a pair is never split by rotation).  Every file starts with
 a ``warcinfo`` record, is written as ``<name>.warc.gz.open`` and renamed when closed, and its
 sha256 is computed while writing (a 1 GB file is never read again for fixity).  The rules
-behind each choice are in WARC.md §a; the per-record serialization is in ``warcrecord``.
+behind each choice are in WARC.md §a; the per-record serialization is in
+``archive.warc.record``, the fields a record takes from its exchange in
+``archive.warc.exchange``.
 
 No Scrapy here: the crawler's capture extension builds the ``HttpExchange``; tests and
 re-capture tools can build one by hand.
@@ -14,7 +16,6 @@ re-capture tools can build one by hand.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import os
 import re
@@ -28,6 +29,17 @@ from typing import Any, BinaryIO
 
 from archive.store.faults import pause_point
 from archive.warc import httphead
+from archive.warc.exchange import (
+    HTTP_RESPONSE,
+    HttpExchange,
+    check_exchange,
+    common_fields,
+    precompressed,
+    protocol_field,
+    request_member,
+    response_head,
+    truncated_field,
+)
 from archive.warc.record import (
     LEVEL_STORED,
     LEVEL_TEXT,
@@ -41,11 +53,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SIZE = 1_000_000_000  # WARC spec Annex C; Heritrix, warcprox, browsertrix default
 OPEN_SUFFIX = ".open"
-TRUNCATION_REASONS = ("length", "time", "disconnect", "unspecified")
 PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 PROFILE_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
-HTTP_REQUEST = "application/http;msgtype=request"
-HTTP_RESPONSE = "application/http;msgtype=response"
 WARC_FIELDS = "application/warc-fields"
 FORMAT = "WARC File Format 1.1"
 CONFORMS_TO = "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
@@ -59,30 +68,8 @@ DESCRIPTION = (
     "Proxy-Authorization and Cookie values are redacted. HTTP/2 exchanges are written as "
     "HTTP/1.1 with WARC-Protocol: h2."
 )
-# Bodies that arrive compressed (or are media) do not shrink again: store them (LEVEL_STORED).
-_COMPRESSED_TYPES = ("image/", "video/", "audio/", "font/", "application/zip",
-                     "application/gzip", "application/pdf", "application/octet-stream")
 
 OnClosed = Callable[[Path, str, str], None]
-
-
-@dataclass(kw_only=True)
-class HttpExchange:
-    """One request as sent and its response as received (entity de-chunked, still encoded)."""
-
-    url: str
-    method: str = "GET"
-    request_target: str = ""  # path?query as sent; derived from ``url`` when empty
-    request_headers: list[tuple[str, str]] = field(default_factory=list)  # incl. Host
-    request_body: bytes = b""
-    protocol: str = "HTTP/1.1"  # of the response; "h2" is written as HTTP/1.1 + WARC-Protocol
-    status: int
-    reason: str = ""  # synthesized from ``status`` when empty
-    response_headers: list[tuple[str, str]] = field(default_factory=list)  # every value
-    body: bytes = b""
-    ip_address: str | None = None
-    date: datetime = field(default_factory=lambda: datetime.now(UTC))  # request sent (UTC)
-    truncated: str | None = None  # "length" | "disconnect" | "time" | "unspecified"
 
 
 @dataclass(frozen=True)
@@ -168,22 +155,22 @@ class WarcWriter:
 
     def write_exchange(self, ex: HttpExchange) -> RecordLocation:
         """Write the response + request records of ``ex``; return the response's location."""
-        _check(ex)
+        check_exchange(ex)
         payload_digest = sha1_digest(ex.body)
-        head = _response_head(ex)
+        head = response_head(ex)
         block_digest = sha1_digest(head, ex.body)
-        common = _common_fields(ex)
-        level = LEVEL_STORED if _precompressed(ex) else LEVEL_TEXT
+        common = common_fields(ex)
+        level = LEVEL_STORED if precompressed(ex) else LEVEL_TEXT
 
         def build(warcinfo_id: str, response_id: str, request_id: str) -> list[bytes]:
             fields = [
                 ("WARC-Type", "response"), ("WARC-Record-ID", response_id), *common,
                 ("WARC-Concurrent-To", request_id), ("WARC-Warcinfo-ID", warcinfo_id),
-                *_protocol_field(ex), *_truncated_field(ex.truncated),
+                *protocol_field(ex), *truncated_field(ex.truncated),
                 ("WARC-Block-Digest", block_digest), ("WARC-Payload-Digest", payload_digest),
             ]
             response = record_member(fields, (head, ex.body), HTTP_RESPONSE, level)
-            return [response, _request_member(ex, request_id, response_id, warcinfo_id, common)]
+            return [response, request_member(ex, request_id, response_id, warcinfo_id, common)]
 
         return self._write(build, payload_digest)
 
@@ -199,8 +186,8 @@ class WarcWriter:
         exchange and is stored whole; ``payload_digest`` is the original's, if known.
         ``refers_to`` is the original's WARC-Record-ID (optional but helps readers).
         """
-        _check(ex)
-        head = _response_head(ex)
+        check_exchange(ex)
+        head = response_head(ex)
         if profile == PROFILE_IDENTICAL:
             digest = sha1_digest(ex.body)
             if payload_digest and payload_digest.lower() != digest.lower():
@@ -216,22 +203,22 @@ class WarcWriter:
             raise ValueError(f"unknown revisit profile {profile!r}")
         if isinstance(refers_to_date, datetime):
             refers_to_date = warc_date(refers_to_date)
-        common = _common_fields(ex)
+        common = common_fields(ex)
 
         def build(warcinfo_id: str, revisit_id: str, request_id: str) -> list[bytes]:
             fields = [
                 ("WARC-Type", "revisit"), ("WARC-Record-ID", revisit_id), *common,
                 ("WARC-Concurrent-To", request_id), ("WARC-Warcinfo-ID", warcinfo_id),
-                *_protocol_field(ex), ("WARC-Profile", profile),
+                *protocol_field(ex), ("WARC-Profile", profile),
                 *([("WARC-Refers-To", refers_to)] if refers_to else []),
                 ("WARC-Refers-To-Target-URI", refers_to_uri),
                 ("WARC-Refers-To-Date", str(refers_to_date)),
-                *_truncated_field(truncated),
+                *truncated_field(truncated),
                 ("WARC-Block-Digest", sha1_digest(*block)),
                 *([("WARC-Payload-Digest", digest)] if digest else []),
             ]
             revisit = record_member(fields, block, HTTP_RESPONSE)
-            return [revisit, _request_member(ex, request_id, revisit_id, warcinfo_id, common)]
+            return [revisit, request_member(ex, request_id, revisit_id, warcinfo_id, common)]
 
         return self._write(build, digest)
 
@@ -324,7 +311,7 @@ class WarcWriter:
                                  current.filename, final.parent)
 
 
-# ---- record parts ----------------------------------------------------------------------
+# ---- warcinfo --------------------------------------------------------------------------
 
 
 def default_warcinfo() -> dict[str, str]:
@@ -335,72 +322,3 @@ def default_warcinfo() -> dict[str, str]:
         version = "unknown"
     return {"software": f"newsarchive/{version}", "format": FORMAT, "conformsTo": CONFORMS_TO,
             "hostname": socket.gethostname(), "description": DESCRIPTION}
-
-
-def _check(ex: HttpExchange) -> None:
-    if ex.truncated is not None and ex.truncated not in TRUNCATION_REASONS:
-        raise ValueError(f"WARC-Truncated must be one of {TRUNCATION_REASONS}, "
-                         f"got {ex.truncated!r}")
-    if not 100 <= int(ex.status) <= 999:
-        raise ValueError(f"bad HTTP status {ex.status!r} for {ex.url}")
-
-
-def _common_fields(ex: HttpExchange) -> list[tuple[str, str]]:
-    """WARC-Date, -Target-URI and -IP-Address: identical on both records of a capture."""
-    fields = [("WARC-Date", warc_date(ex.date)), ("WARC-Target-URI", ex.url.split("#")[0])]
-    ip = _canonical_ip(ex.ip_address)
-    if ip:
-        fields.append(("WARC-IP-Address", ip))
-    return fields
-
-
-def _canonical_ip(address: str | None) -> str | None:
-    """RFC 5952 form for IPv6 (what ``ipaddress`` prints); None when unknown."""
-    if not address:
-        return None
-    try:
-        return str(ipaddress.ip_address(str(address).strip("[]")))
-    except ValueError:
-        return httphead.clean(str(address))
-
-
-def _protocol_field(ex: HttpExchange) -> list[tuple[str, str]]:
-    return [("WARC-Protocol", "h2")] if _is_h2(ex.protocol) else []
-
-
-def _is_h2(protocol: str) -> bool:
-    return protocol.lower() in ("h2", "http/2", "http/2.0")
-
-
-def _truncated_field(reason: str | None) -> list[tuple[str, str]]:
-    return [("WARC-Truncated", reason)] if reason else []
-
-
-def _response_head(ex: HttpExchange) -> bytes:
-    protocol = ex.protocol.upper()
-    if not protocol.startswith("HTTP/1.") or _is_h2(protocol):
-        protocol = "HTTP/1.1"
-    return httphead.response_head(protocol, ex.status, ex.reason, ex.response_headers)
-
-
-def _request_member(ex: HttpExchange, request_id: str, concurrent_to: str, warcinfo_id: str,
-                    common: list[tuple[str, str]]) -> bytes:
-    headers = list(ex.request_headers)
-    if not httphead.has_header(headers, "Host"):
-        headers.insert(0, ("Host", httphead.host_header(ex.url)))
-    target = ex.request_target or httphead.request_target(ex.url)
-    head = httphead.request_head(ex.method, target, "HTTP/1.1", headers)
-    fields = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), *common,
-              ("WARC-Concurrent-To", concurrent_to), ("WARC-Warcinfo-ID", warcinfo_id),
-              *_protocol_field(ex), ("WARC-Block-Digest", sha1_digest(head, ex.request_body))]
-    return record_member(fields, (head, ex.request_body), HTTP_REQUEST)
-
-
-def _precompressed(ex: HttpExchange) -> bool:
-    for name, value in ex.response_headers:
-        lowered = name.lower()
-        if lowered == "content-encoding" and value.strip().lower() not in ("", "identity"):
-            return True
-        if lowered == "content-type" and value.strip().lower().startswith(_COMPRESSED_TYPES):
-            return True
-    return False

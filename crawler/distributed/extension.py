@@ -141,7 +141,7 @@ class DistributedCrawlExtension:
             # nothing of this worker's results can be trusted to reach the store: keep its
             # state writes back, and put every request it took back in the queue
             context = RunContext.for_crawler(self.crawler)
-            state = context._state
+            state = context.opened_state()
             if state is not None and hasattr(state, "discard"):
                 state.discard()
 

@@ -56,6 +56,14 @@ class ObjectLockUnavailable(StoreError):
     """Object Lock was asked for but the bucket (or server) does not support it."""
 
 
+class UploadAborted(StoreError):
+    """The store is shutting down; the file stays in the spool."""
+
+
+class VerificationFailed(StoreError):
+    """What the server stored differs from the local file (the bad object was removed)."""
+
+
 # Errors a later retry may cure without anyone changing anything.
 TRANSIENT = (StoreUnreachable,)
 

@@ -7,35 +7,23 @@ multipart upload running on a shared thread pool:
 
 1. HEAD the key.  Present with our sha256 -> done (an interrupted earlier attempt finished);
    present with anything else -> ``ObjectConflict`` (never overwritten).
-2. PUT (small files) or a multipart upload (``part_size`` parts, read with ``os.pread`` so
-   only the parts in flight are in memory).  Every request carries a checksum of its body
-   that the server checks, so bytes damaged on the way are rejected; the write is
-   conditional (``If-None-Match: *``).  The sha256 goes into the metadata
-   (``x-amz-meta-sha256``).
+2. PUT (small files) or a multipart upload (``part_size`` parts: archive.store.s3.multipart).
+   Every request carries a checksum of its body that the server checks, so bytes damaged
+   on the way are rejected; the write is conditional (``If-None-Match: *``).  The sha256
+   goes into the metadata (``x-amz-meta-sha256``).
 3. Verify: HEAD must show our size and sha256, and a checksum the server computed over what
-   it stored must equal the one we predict.  Two integrity modes:
-
-   - ``md5`` (default for S3-compatible servers): Content-MD5 on every request; the ETag
-     must be the MD5 (PUT) or ``md5(part md5s)-N`` (multipart), as AWS, MinIO, Ceph and
-     SeaweedFS compute it.  Works on every S3 implementation.
-   - ``crc32`` (AWS, or ``NEWSARCHIVE_S3_FULL_CHECKSUMS=1``): S3 additional checksums
-     (``x-amz-checksum-crc32`` per request, COMPOSITE for multipart), compared with the
-     ``ChecksumCRC32`` a HEAD returns.  ~5x cheaper in CPU than MD5, and unaffected by
-     SSE-KMS ETags, but only servers with the 2022 checksum API support it.
-
-   When the server's answer follows neither scheme, the object is re-read and hashed
-   instead; ``verify="reread"`` always re-reads.
+   it stored must equal the one we predict (the ``md5`` and ``crc32`` integrity modes:
+   archive.store.s3.integrity).  When the server's answer follows neither scheme, the
+   object is re-read and hashed instead; ``verify="reread"`` always re-reads.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import os
 import threading
-import zlib
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,14 +37,17 @@ from archive.store.s3.config import (
     S3Location,
     S3Options,
     TransientError,
+    UploadAborted,
+    VerificationFailed,
     error_code,
     http_status,
     translate_error,
 )
+from archive.store.s3.integrity import Sent, body_checksum, plain_etag
+from archive.store.s3.multipart import MultipartUploads
 
 logger = logging.getLogger(__name__)
 
-MAX_PARTS = 10_000
 READ_CHUNK = 4 * MiB
 LOCKED_PREFIXES = ("warc/",)  # Object Lock is for the source of truth; indexes get rebuilt
 
@@ -70,14 +61,6 @@ _CONTENT_TYPES = (
     (".gz", "application/gzip"),
     (".parquet", "application/vnd.apache.parquet"),
 )
-
-
-class UploadAborted(StoreError):
-    """The store is shutting down; the file stays in the spool."""
-
-
-class VerificationFailed(StoreError):
-    """What the server stored differs from the local file (the bad object was removed)."""
 
 
 @dataclass(frozen=True)
@@ -110,30 +93,7 @@ def content_type_for(key: str) -> str:
     return "application/octet-stream"
 
 
-def _b64(digest: bytes) -> str:
-    return base64.b64encode(digest).decode("ascii")
-
-
-def _etag(value: str | None) -> str:
-    return (value or "").strip('"').lower()
-
-
-def _crc32(data: bytes) -> bytes:
-    return zlib.crc32(data).to_bytes(4, "big")
-
-
-@dataclass(frozen=True)
-class _Sent:
-    """What one upload sent and what the server answered, for verification."""
-
-    etag: str              # as returned by PUT / CompleteMultipartUpload
-    expected_etag: str     # what the MD5s predict ("" in crc32 mode)
-    checksum: str | None   # ChecksumCRC32 returned ("" / None in md5 mode)
-    expected_checksum: str  # what the CRCs predict ("" in md5 mode)
-    version_id: str | None
-
-
-class Uploader:
+class Uploader(MultipartUploads):
     """Uploads files into one bucket/prefix; thread-safe, shares one part pool."""
 
     def __init__(self, s3: S3Client, location: S3Location, options: S3Options,
@@ -178,7 +138,7 @@ class Uploader:
         metadata = {k.lower(): v for k, v in (response.get("Metadata") or {}).items()}
         return ObjectInfo(key=key, size=int(response["ContentLength"]),
                           sha256=(metadata.get("sha256") or "").lower() or None,
-                          etag=_etag(response.get("ETag")),
+                          etag=plain_etag(response.get("ETag")),
                           version_id=response.get("VersionId"),
                           crc32=response.get("ChecksumCRC32"))
 
@@ -280,109 +240,17 @@ class Uploader:
                 raise self._error(exc, "upload", key) from None
         return self._verify(key, size, sha256, sent)
 
-    def _body_checksum(self, data: bytes) -> tuple[dict[str, str], bytes]:
-        """The request argument that lets the server check ``data``, and the raw digest."""
-        if self.integrity == "crc32":
-            crc = _crc32(data)
-            return {"ChecksumCRC32": _b64(crc)}, crc
-        md5 = hashlib.md5(data).digest()
-        return {"ContentMD5": _b64(md5)}, md5
-
-    def _put(self, path: Path, key: str, sha256: str, size: int) -> _Sent:
+    def _put(self, path: Path, key: str, sha256: str, size: int) -> Sent:
         data = Path(path).read_bytes()
         if len(data) != size:
             raise StoreError(f"{path} changed while being uploaded")
-        checksum, digest = self._body_checksum(data)
+        checksum, digest = body_checksum(self.integrity, data)
         response = self.s3.data_client.put_object(Body=data, **checksum,
                                                   **self._object_args(key, sha256),
                                                   **self._conditional())
-        md5_mode = self.integrity == "md5"
-        return _Sent(etag=_etag(response.get("ETag")),
-                     expected_etag=digest.hex() if md5_mode else "",
-                     checksum=response.get("ChecksumCRC32"),
-                     expected_checksum="" if md5_mode else _b64(digest),
-                     version_id=response.get("VersionId"))
+        return Sent.of_put(self.integrity, digest, response)
 
-    def part_size_for(self, size: int) -> int:
-        """The configured part size, grown (in whole MiB) when a file needs > 10,000 parts."""
-        part = self.options.part_size
-        if size > part * MAX_PARTS:
-            part = -(-size // MAX_PARTS)
-            part = -(-part // MiB) * MiB
-        return part
-
-    def _multipart(self, path: Path, key: str, sha256: str, size: int,
-                   abort: threading.Event | None) -> _Sent:
-        bucket, object_key = self.location.bucket, self.location.object_key(key)
-        part_size = self.part_size_for(size)
-        extra = {"ChecksumAlgorithm": "CRC32"} if self.integrity == "crc32" else {}
-        created = self.client.create_multipart_upload(**self._object_args(key, sha256), **extra)
-        upload_id = created["UploadId"]
-        fd = os.open(path, os.O_RDONLY)
-        futures: list[Future] = []
-        completed = False
-        try:
-            count = -(-size // part_size)
-            for number in range(1, count + 1):
-                offset = (number - 1) * part_size
-                futures.append(self.executor.submit(
-                    self._upload_part, fd, offset, min(part_size, size - offset), number,
-                    bucket, object_key, upload_id, abort))
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in futures:
-                if future.done() and future.exception() is not None:
-                    raise future.exception()  # type: ignore[misc]
-            parts = [future.result() for future in futures]
-            digests = b"".join(digest for _, _, digest in parts)
-            listed = [{"PartNumber": n, "ETag": etag} for n, etag, _ in parts]
-            if self.integrity == "crc32":
-                for entry, (_, _, digest) in zip(listed, parts, strict=True):
-                    entry["ChecksumCRC32"] = _b64(digest)
-            response = self.client.complete_multipart_upload(
-                Bucket=bucket, Key=object_key, UploadId=upload_id,
-                MultipartUpload={"Parts": listed}, **self._conditional())
-            completed = True
-            md5_mode = self.integrity == "md5"
-            return _Sent(
-                etag=_etag(response.get("ETag")),
-                expected_etag=f"{hashlib.md5(digests).hexdigest()}-{len(parts)}"
-                if md5_mode else "",
-                checksum=response.get("ChecksumCRC32"),
-                expected_checksum="" if md5_mode
-                else f"{_b64(_crc32(digests))}-{len(parts)}",
-                version_id=response.get("VersionId"))
-        finally:
-            if not completed:
-                for future in futures:
-                    future.cancel()
-                wait(futures)
-                self._abort_multipart(object_key, upload_id)
-            os.close(fd)
-
-    def _upload_part(self, fd: int, offset: int, length: int, number: int, bucket: str,
-                     object_key: str, upload_id: str,
-                     abort: threading.Event | None) -> tuple[int, str, bytes]:
-        if abort is not None and abort.is_set():
-            raise UploadAborted(f"upload of {object_key} interrupted by shutdown")
-        data = os.pread(fd, length, offset)
-        if len(data) != length:
-            raise StoreError(f"{object_key}: the spool file shrank while being uploaded")
-        checksum, digest = self._body_checksum(data)
-        response = self.s3.data_client.upload_part(
-            Bucket=bucket, Key=object_key, UploadId=upload_id, PartNumber=number, Body=data,
-            **checksum)
-        return number, response["ETag"], digest
-
-    def _abort_multipart(self, object_key: str, upload_id: str) -> None:
-        try:
-            self.client.abort_multipart_upload(Bucket=self.location.bucket, Key=object_key,
-                                               UploadId=upload_id)
-        except Exception:  # endpoint down: the incomplete upload expires by lifecycle rule
-            logger.warning("could not abort the incomplete multipart upload of %s; a bucket "
-                           "lifecycle rule (AbortIncompleteMultipartUpload) cleans it up",
-                           object_key)
-
-    def _verify(self, key: str, size: int, sha256: str, sent: _Sent) -> UploadResult:
+    def _verify(self, key: str, size: int, sha256: str, sent: Sent) -> UploadResult:
         crc_mode = self.integrity == "crc32"
         info = self.head(key, checksum=crc_mode)
         if info is None:
