@@ -17,10 +17,14 @@ WARCs.  Memory: the stores (bounded by their compaction) and one batch of rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gzip
+import json
+import zlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from archive.corpus.records import corpus_files, read
+from archive.corpus.generations import winners
+from archive.corpus.records import corpus_files
 from archive.corpus.templating import (
     SETTLED_PAGES,
     fingerprints_of,
@@ -35,6 +39,7 @@ from archive.store.base import Store
 
 BATCH = 5000
 COMPACT_EVERY = 5000
+_DAMAGE = (OSError, EOFError, ValueError, zlib.error)  # the corpus read reports them
 
 
 def rebuild_templates(store: Store, state: Any,
@@ -52,7 +57,7 @@ def _rebuild_outlet(store: Store, state: Any, outlet: str) -> int:
     stores: dict[str, TemplateStore] = {}
     unsettled: dict[str, list[tuple[str, int]]] = {}
     learnt = 0
-    for record in read(store, outlet, all_versions=True):
+    for record in _read(store, outlet, all_versions=True):
         fingerprints = fingerprints_of(record)
         language = record.get("language") or "und"
         version = int(record.get("version") or 1)
@@ -79,7 +84,7 @@ def _rebuild_outlet(store: Store, state: Any, outlet: str) -> int:
     for language, marks in unsettled.items():
         mark_unsettled(state, store_name(outlet, language), marks)
     pairs: list[tuple[str, str, str]] = []
-    for record in read(store, outlet):  # the latest version of each article
+    for record in _read(store, outlet, all_versions=False):  # each article's latest
         content = record.get("content_sha256")
         if isinstance(record.get("id"), str) and content:
             pairs.append((key_of_id(record["id"], outlet), content,
@@ -89,3 +94,24 @@ def _rebuild_outlet(store: Store, state: Any, outlet: str) -> int:
             pairs = []
     remember_sources(state, outlet, pairs)
     return learnt
+
+
+def _read(store: Store, outlet: str, all_versions: bool) -> Iterator[dict[str, Any]]:
+    """The outlet's corpus records, newest generation winning, past damage: a bad line or
+    a truncated file costs what it holds (``rebuild_state`` reports it), not the rest."""
+    files = [f.key for f in corpus_files(store, outlet)]
+    yield from winners((_lines(store, key) for key in files), all_versions)
+
+
+def _lines(store: Store, key: str) -> Iterator[dict[str, Any]]:
+    try:
+        with store.open_read(key) as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
+            for line in text:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    yield record
+    except _DAMAGE:
+        return
