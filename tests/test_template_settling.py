@@ -30,7 +30,12 @@ from archive.extract.templates import TemplateStore, learn_record
 from archive.outlet.config import outlet_from_mapping
 from archive.state.base import default_state_path
 from archive.state.sqlite import SQLiteState
-from archive.state.templates import StateTemplates, save_templates, unsettled_records
+from archive.state.templates import (
+    StateTemplates,
+    load_templates,
+    save_templates,
+    unsettled_records,
+)
 from archive.store.base import LocalStore
 from tests.conftest import crawl
 from tests.sites import late
@@ -121,6 +126,19 @@ def test_the_next_run_cleans_what_an_earlier_run_left_dirty(tmp_path):
         assert not [rid for rid, r in corpus.items() if late.BOX in r["text"]]
         # a store under SETTLED_PAGES keeps the marks: a later run cleans them again
         assert len(unsettled_records(state, "quay/eng")) == late.ARTICLES
+        # once the store has settled, the run that cleans them drops their marks
+        settled = load_templates(state, "quay/eng")
+        box = next(fps[2] for _, fps, a in early if a.boxed)
+        for number in range(SETTLED_PAGES):  # pages of other runs, a third with the box
+            fingerprints = [f"own-{number}", f"more-{number}", *([box] if number % 3 == 0
+                                                                else [])]
+            settled.learn(f"filler-{number}", fingerprints, f"s{number % 2}", "2026-05-01")
+        stage = TemplatePass(OUTLET, StateTemplates(state), stores={"eng": settled},
+                             reader=lambda wanted: [r for r in corpus.values()
+                                                    if (r["id"], r["version"]) in wanted])
+        stage.finish()
+        assert stage.reclean() == []  # clean already
+        assert unsettled_records(state, "quay/eng") == []
 
 
 # ---- over HTTP, through the crawler -----------------------------------------------------

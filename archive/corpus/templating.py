@@ -217,31 +217,33 @@ class TemplatePass:
         """The unsettled records of this run and of earlier ones, cleaned again from their
         full text with what the stores know now, where that changes their text (after
         ``finish``).  Each keeps its id, version and history; it replaces the record of
-        the same (id, version) (a later line, a newer generation)."""
+        the same (id, version) (a later line, a newer generation).  Marks are dropped only
+        for records a settled store cleaned (or that a newer generation left unmarked):
+        another worker's records of this run, not in the corpus yet, keep theirs."""
         changed = []
         mine = {(r["id"], int(r.get("version") or 1)) for r, _ in self.unsettled.values()}
         earlier: set[tuple[str, int]] = set()
         for language in self.stores:
             earlier |= set(self._call("unsettled", language) or ()) - mine
         found = self.reader(earlier) if earlier and self.reader is not None else ()
+        settled: dict[str, list[tuple[str, int]]] = {}
         for record, extra in [*self.unsettled.values(), *((r, None) for r in found)]:
-            again = self._clean_again(record)
-            if again is not None:
+            language = record.get("language") or "und"
+            store = self.stores.get(language)
+            full = restore(record)
+            if full is None or (store is not None and store.pages >= SETTLED_PAGES):
+                settled.setdefault(language, []).append(
+                    (record["id"], int(record.get("version") or 1)))
+            if full is None or store is None:
+                continue
+            self._clean(full, fingerprints_of(full), store)
+            if full["text"] != record["text"]:
                 self.recleaned_records += 1
-                changed.append((again, extra))
-        for language, store in self.stores.items():
-            if store.pages >= SETTLED_PAGES:  # cleaned for good: forget them
-                self._call("settle", language, sorted(mine | earlier))
+                changed.append((full, extra))
+        for language, records in settled.items():
+            self._call("settle", language, records)
         self.unsettled = {}
         return changed
-
-    def _clean_again(self, record: dict[str, Any]) -> dict[str, Any] | None:
-        store = self.stores.get(record.get("language") or "und")
-        full = restore(record)
-        if store is None or full is None:
-            return None
-        self._clean(full, fingerprints_of(full), store)
-        return full if full["text"] != record["text"] else None
 
     def _clean(self, record: dict[str, Any], fingerprints: list[str | None],
                store: TemplateStore) -> bool:
