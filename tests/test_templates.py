@@ -288,3 +288,32 @@ def test_reextract_cli_keeps_the_stores_in_the_default_state(crawled):
     with SQLiteState(default_state_path(store)) as state:
         assert load_templates(state, "harbour/eng").templates()
     check_corpus(store, "harbour")
+
+
+def test_reextract_pass_keeps_no_per_record_state_and_cleans_from_the_staged_lines(tmp_path):
+    """``StagedTemplates`` learns into bounded stores only (no pending pages, no table of
+    fingerprints by record): the fingerprints come back from each staged line."""
+    import json
+
+    from archive.corpus.records import encode_record
+    from archive.corpus.templating import StagedTemplates, learn_fields, stamp
+
+    outlet = outlet_for("harbour")
+    staged = StagedTemplates(outlet)
+    path = tmp_path / "harbour.jsonl"
+    made = records_of("harbour", outlet)
+    with open(path, "w", encoding="utf-8") as out:
+        for record, fingerprints, _ in made:
+            stamp(record, fingerprints)
+            out.write(encode_record(record))
+            staged.learn(record["id"], record["version"], learn_fields(record, fingerprints))
+    assert all(store.pending == [] for store in staged.stores.values())
+    assert set(vars(staged)) == {"outlet", "persistence", "stores", "allow", "removed_blocks"}
+    hashes: dict = {}
+    staged.clean_staged(path, hashes)
+    by_id = {a.path: a for _, _, a in made}
+    cleaned = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(cleaned) == len(made) and len(hashes) == len(made)
+    for record in cleaned:
+        assert_clean(record, by_id[record["url"].split("news.example.org", 1)[1]])
+        assert hashes[(record["id"], 1)] == record["content_sha256"]
