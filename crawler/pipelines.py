@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import multiprocessing
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -20,11 +21,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from archive.corpus.records import CorpusWriter
-from archive.corpus.templating import TemplatePass
+from archive.corpus.records import CorpusWriter, read
+from archive.corpus.templating import TemplatePass, source_sha256
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id, record_id
+from archive.state.source_hashes import remember_sources, source_of
 from archive.state.templates import StateTemplates
 from archive.store.faults import pause_point
 from archive.store.writable import is_unwritable
@@ -86,7 +88,8 @@ class ArticlePipeline:
                                    on_opening=self.context.journal_file)
         if self.crawler.settings.getbool("NEWSARCHIVE_TEMPLATES", True):
             self.templating = TemplatePass(self.context.outlet,
-                                           StateTemplates(self.context.state))
+                                           StateTemplates(self.context.state),
+                                           reader=self.corpus_records)
 
     async def process_item(self, item: dict[str, Any], spider=None) -> dict[str, Any]:
         assert self.pool is not None and self.writer is not None and self.context is not None
@@ -142,6 +145,12 @@ class ArticlePipeline:
             slim = {k: item.get(k) for k in ("url", "request_url")}
             ready = self.templating.accept(record, fingerprints, slim)
         written = {r["id"]: self.write(r, it) for r, it in ready}
+        if self.templating is not None:
+            for done, _ in ready:
+                if written[done["id"]] == WRITTEN:
+                    self.templating.written(done)  # marked until cleaned by a settled store
+                else:
+                    self.templating.forget(done["id"])  # nothing of it to clean again
         if written.get(record["id"]) == UNCHANGED:
             raise DropItem(f"text unchanged: {record['id']}", log_level="DEBUG")
         if written.get(record["id"]) == REFUSED:
@@ -153,12 +162,14 @@ class ArticlePipeline:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="max_articles"))
         return {"id": record["id"], "url": record["url"], "title": record["title"]}
 
-    def write(self, record: dict[str, Any], item: dict[str, Any]) -> str:
+    def write(self, record: dict[str, Any], item: dict[str, Any], again: bool = False) -> str:
         """Version, write and remember one record: WRITTEN, UNCHANGED (same text as the
-        archived version) or REFUSED (the store refused the write: the crawl stops)."""
+        archived version) or REFUSED (the store refused the write: the crawl stops).
+        ``again``: the record replaces the one of the same (id, version) written earlier
+        in this run (cleaned again by the template pass: a later line wins)."""
         assert self.writer is not None and self.context is not None
         state = self.context.state
-        if state is not None and not self.apply_history(record, state):
+        if not again and state is not None and not self.apply_history(record, state):
             return UNCHANGED
         try:
             self.writer.write(record)
@@ -170,11 +181,26 @@ class ArticlePipeline:
             count_failure(self.crawler, "not_archived", item.get("url"))
             return REFUSED
         pause_point("corpus_line")
-        if state is not None:
+        if state is not None and not (again and self.superseded(record, state)):
             self.remember(record, item, state)
+        if again:
+            return WRITTEN
         self.stats.inc_value("newsarchive/articles")
         samples_for(self.crawler).add_text_length(len(record.get("text") or ""))
         return WRITTEN
+
+    def superseded(self, record: dict[str, Any], state: Any) -> bool:
+        """True when the state knows a later version than ``record``'s (cleaned again)."""
+        info = state.article_info(self.context.outlet.name,
+                                  key_of_id(record["id"], self.context.outlet.name))
+        return info is not None and info.version > int(record.get("version") or 1)
+
+    def corpus_records(self, wanted: set[tuple[str, int]]) -> Iterator[dict[str, Any]]:
+        """The outlet's corpus records of the given (id, version) pairs (earlier runs')."""
+        assert self.context is not None
+        for record in read(self.context.store, self.context.outlet.name, all_versions=True):
+            if (record.get("id"), int(record.get("version") or 1)) in wanted:
+                yield record
 
     def remember(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:
         """Mark the article archived under its key and under every URL that led to it.
@@ -187,6 +213,8 @@ class ArticlePipeline:
         fetched = record["fetched_at"] or datetime.now(UTC)
         state.record_article(outlet.name, key, record["url"], record["content_sha256"],
                              record["version"], fetched, record.get("published"))
+        remember_sources(state, outlet.name,
+                         [(key, record["content_sha256"], source_sha256(record))])
         self.remember_aliases(record, item, state)
 
     def remember_aliases(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:
@@ -203,14 +231,17 @@ class ArticlePipeline:
         """Set version/previous_sha256 from the state; False when the text is unchanged.
 
         A page can change without its article changing (a rotating widget, a new ad):
-        then there is a new capture in the WARC but no new corpus version.
+        then there is a new capture in the WARC but no new corpus version.  Nor does a
+        template learnt since the archived version was cleaned: the hashes before template
+        removal are compared too (``archive.state.source_hashes``).
         """
         outlet = self.context.outlet.name
         key = key_of_id(record["id"], self.context.outlet.name)
         info = state.article_info(outlet, key)
         if info is None:
             return True
-        if info.content_sha256 == record["content_sha256"]:
+        if info.content_sha256 == record["content_sha256"] or source_sha256(record) == \
+                source_of(state, outlet, key, info.content_sha256):
             state.mark_checked(outlet, key, datetime.now(UTC))
             self.stats.inc_value("newsarchive/unchanged")
             return False
@@ -224,9 +255,17 @@ class ArticlePipeline:
             self.pool.shutdown(wait=True, cancel_futures=True)
         if self.templating is not None and self.writer is not None:
             for record, item in self.templating.finish():  # records held at a cold start
-                self.write(record, item)
+                if self.write(record, item) == WRITTEN:
+                    self.templating.written(record)
+                else:
+                    self.templating.forget(record["id"])
+            for record, item in self.templating.reclean():  # cleaned by a young store
+                record["run_id"] = self.context.run_id if self.context else record["run_id"]
+                self.write(record, item or {}, again=True)
             self.stats.set_value("newsarchive/template_blocks_removed",
                                  self.templating.removed_blocks)
+            self.stats.set_value("newsarchive/template_recleaned",
+                                 self.templating.recleaned_records)
         if self.writer is not None and self.context is not None:
             try:
                 path = self.writer.close()

@@ -17,9 +17,14 @@ from archive.extract.templates import TemplateStore, fingerprint, mask
 from archive.outlet.config import load_outlet, outlet_from_mapping
 from archive.state.base import default_state_path
 from archive.state.sqlite import SQLiteState
-from archive.state.templates import clear_templates, load_templates, save_templates
+from archive.state.templates import (
+    StateTemplates,
+    clear_templates,
+    load_templates,
+    save_templates,
+)
 from archive.store.base import LocalStore
-from tests.conftest import crawl
+from tests.conftest import crawl, run_cli
 from tests.sites import generated
 
 FURNITURE = {text for outlet in generated.FURNITURE.values() for language in outlet.values()
@@ -253,9 +258,62 @@ def test_crawl_with_no_rules_writes_no_furniture(crawled):
 
 
 @pytest.mark.slow
-def test_reextract_keeps_the_records_clean(crawled):
+def test_reextract_keeps_the_records_clean_and_the_stores_it_learnt(crawled):
     store, outlets = crawled
-    for name, outlet_file in outlets.items():
-        result = reextract(LocalStore(str(store)), load_outlet(outlet_file), workers=1)
-        assert result.records == len(generated.articles(name))
-        check_corpus(store, name)
+    keys = ("harbour/eng", "harbour/ckb", "valley/kmr", "valley/tur")
+    with SQLiteState(default_state_path(store)) as state:
+        crawl_learnt = {key: load_templates(state, key).templates() for key in keys}
+        for key in keys:  # a state that lost its stores (or never had them)
+            clear_templates(state, key)
+        for name, outlet_file in outlets.items():
+            result = reextract(LocalStore(str(store)), load_outlet(outlet_file), workers=1,
+                               templates=StateTemplates(state))
+            assert result.records == len(generated.articles(name))
+            check_corpus(store, name)
+        for key in keys:  # kept for the next crawl, which starts warm
+            again = load_templates(state, key)
+            assert again.templates() == crawl_learnt[key], key
+            assert again.pages == sum(a.language == key[-3:] for name in outlets
+                                      for a in generated.articles(name)), key
+
+
+@pytest.mark.slow
+def test_reextract_cli_keeps_the_stores_in_the_default_state(crawled):
+    store, outlets = crawled
+    with SQLiteState(default_state_path(store)) as state:
+        clear_templates(state, "harbour/eng")
+    done = run_cli("reextract", "--store", str(store), "--outlet", str(outlets["harbour"]),
+                   "--workers", "1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    with SQLiteState(default_state_path(store)) as state:
+        assert load_templates(state, "harbour/eng").templates()
+    check_corpus(store, "harbour")
+
+
+def test_reextract_pass_keeps_no_per_record_state_and_cleans_from_the_staged_lines(tmp_path):
+    """``StagedTemplates`` learns into bounded stores only (no pending pages, no table of
+    fingerprints by record): the fingerprints come back from each staged line."""
+    import json
+
+    from archive.corpus.records import encode_record
+    from archive.corpus.templating import StagedTemplates, learn_fields, stamp
+
+    outlet = outlet_for("harbour")
+    staged = StagedTemplates(outlet)
+    path = tmp_path / "harbour.jsonl"
+    made = records_of("harbour", outlet)
+    with open(path, "w", encoding="utf-8") as out:
+        for record, fingerprints, _ in made:
+            stamp(record, fingerprints)
+            out.write(encode_record(record))
+            staged.learn(record["id"], record["version"], learn_fields(record, fingerprints))
+    assert all(store.pending == [] for store in staged.stores.values())
+    assert set(vars(staged)) == {"outlet", "persistence", "stores", "allow", "removed_blocks"}
+    hashes: dict = {}
+    staged.clean_staged(path, hashes)
+    by_id = {a.path: a for _, _, a in made}
+    cleaned = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(cleaned) == len(made) and len(hashes) == len(made)
+    for record in cleaned:
+        assert_clean(record, by_id[record["url"].split("news.example.org", 1)[1]])
+        assert hashes[(record["id"], 1)] == record["content_sha256"]

@@ -28,7 +28,7 @@ CREATE TABLE recs (id TEXT NOT NULL, version INTEGER NOT NULL, rank INTEGER NOT 
 _UPSERT = """
 INSERT INTO recs VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (id, version) DO UPDATE SET rank = excluded.rank, pos = excluded.pos,
-    data = excluded.data WHERE excluded.rank > recs.rank
+    data = excluded.data WHERE excluded.rank >= recs.rank
 """
 _BATCH = 2000
 
@@ -41,7 +41,8 @@ def identity(record: dict[str, Any]) -> tuple[str, int]:
 def winners(files: Iterable[Iterable[dict[str, Any]]], all_versions: bool
             ) -> Iterator[dict[str, Any]]:
     """Records of ``files`` (oldest generation first): per (id, version) the newest
-    generation's first record, and only each id's highest version unless ``all_versions``.
+    generation's last record (a crawl writes a record again when its template pass cleaned
+    it again at the end of the run), and only each id's highest version unless ``all_versions``.
     Yielded in the order they appear in their files, oldest generation first."""
     handle, path = tempfile.mkstemp(prefix="newsarchive-corpus-", suffix=".sqlite3")
     os.close(handle)

@@ -90,7 +90,8 @@ class CorpusWriter:
 # ``corpus/{outlet}/{YYYY}/{MM}/{run_id}.jsonl.gz``; files are never rewritten.  A record is
 # identified by (id, version): ``version`` counts edits of one article as the crawler saw
 # them, and a re-extraction re-derives the same (id, version) from the same WARC record.
-# When several files hold the same (id, version), the one from the newest run wins (run ids
+# When several files hold the same (id, version), the one from the newest run wins (within
+# a file its last line: a crawl writes a record again when it cleaned it again) (run ids
 # sort by time: ``YYYYMMDDTHHMMSSZ-xxxxxx``).  ``read`` then yields, by default, only the
 # highest version of each id (the article as last seen); ``all_versions=True`` yields every
 # version once.  Filters (since, language) apply to the records that won.

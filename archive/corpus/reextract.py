@@ -41,7 +41,7 @@ from typing import Any
 
 from archive.corpus.records import CorpusWriter, corpus_files, encode_record, read
 from archive.corpus.spill import ReextractSpill
-from archive.corpus.templating import StagedTemplates, learn_fields
+from archive.corpus.templating import Persistence, StagedTemplates, learn_fields, stamp
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig, OutletConfigError
 from archive.runs.report import build_report, new_run_id, report_key, write_report
@@ -200,6 +200,7 @@ def _extract_chunk(path: str, items: list[dict[str, Any]]) -> list[tuple[str, An
         record["id"] = item["id"]  # identity belongs to the crawl: (id, version) stays
         record["version"] = item["version"]
         record["previous_sha256"] = item.get("previous_sha256")
+        stamp(record, fingerprints)
         results.append(("ok", {"outlet": item["outlet"], "id": item["id"],
                                "version": item["version"], "sha": record["content_sha256"],
                                "previous": record["previous_sha256"],
@@ -245,11 +246,13 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
               workers: int | None = None, options: dict[str, Any] | None = None, *,
               config_for: OutletResolver | None = None, reader: str | None = None,
               run_id: str | None = None, chunk_records: int = CHUNK_RECORDS,
-              progress: Callable[[int, int], None] | None = None) -> ReextractResult:
+              progress: Callable[[int, int], None] | None = None,
+              templates: Persistence | None = None) -> ReextractResult:
     """Re-extract every article version in ``store`` (or of one outlet) into a new
     corpus generation; see the module docstring.  ``options`` are extractor options
     (recorded in each record's ``extractor``); ``config_for`` maps outlet names to their
-    configuration (the CLI passes its registry; archive/ knows no outlet files)."""
+    configuration (the CLI passes its registry; archive/ knows no outlet files);
+    ``templates`` keeps the template stores learnt from the whole corpus (the state's)."""
     started_clock = time.monotonic()
     started = datetime.now(UTC)
     run_id = run_id or new_run_id(started)
@@ -290,7 +293,7 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
         # staged uncompressed: read back once, to fill in previous_sha256 where needed
         staged = {n: open(Path(tmp) / f"{n}.jsonl", "w", encoding="utf-8", newline="")
                   for n in names}
-        templates = {n: StagedTemplates(outlets[n]) for n in names}
+        staged_templates = {n: StagedTemplates(outlets[n], templates) for n in names}
         done = 0
 
         def accept(kind: str, payload: Any) -> dict[str, Any] | None:
@@ -304,7 +307,7 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
                 staged[payload["outlet"]].write(payload["line"])
                 by_warc.wrote(payload["outlet"], payload["id"], payload["version"],
                               payload["previous"], payload["sha"])
-                templates[payload["outlet"]].learn(payload["id"], payload["version"],
+                staged_templates[payload["outlet"]].learn(payload["id"], payload["version"],
                                                    payload["learn"])
                 outlet_result.records += 1
             elif kind == "non_article":
@@ -328,8 +331,9 @@ def reextract(store: Store, outlet: str | OutletConfig | None = None,
         for handle in staged.values():
             handle.close()
         for outlet_name in names:  # the template post-pass, with everything learnt
-            templates[outlet_name].clean_staged(Path(tmp) / f"{outlet_name}.jsonl",
-                                                by_warc.hashes())
+            staged_templates[outlet_name].clean_staged(Path(tmp) / f"{outlet_name}.jsonl",
+                                                       by_warc.hashes())
+            staged_templates[outlet_name].persist()
 
         finished_clock = time.monotonic()
         for outlet_name in names:

@@ -44,6 +44,7 @@ from archive.state.captures import (
     records,
     skip,
 )
+from archive.state.rebuild_templates import rebuild_templates
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store
 
@@ -434,6 +435,7 @@ def rebuild_state(store: Store, state: StateStore, *, outlets: Iterable[str] | N
         job.read_corpus()
         job.read_captures()
         job.finish()
+        rebuild_templates(store, state, job.wanted)  # template stores, source hashes
     finally:
         job.close()
     result = job.result

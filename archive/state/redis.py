@@ -219,12 +219,13 @@ class RedisState(BackendBase):
     def state_patterns(self, outlet: str | None = None) -> list[str]:
         """SCAN patterns of this state's keys: never the shared crawl's (``{P}:crawl:*``,
         ``{P}:polite:*``: frontier, seen-set, workers) that live under the same prefix."""
-        if outlet is not None:
+        if outlet is not None:  # (template stores are per outlet/language: {P:outlet/eng})
             tag = "{" + f"{self.prefix}:{_glob_escape(outlet)}" + "}"
-            return [f"{tag}:a:*", f"{tag}:y", f"{tag}:n"]
+            editions = "{" + f"{self.prefix}:{_glob_escape(outlet)}/*" + "}"
+            return [f"{tag}:a:*", f"{tag}:y", f"{tag}:n", f"{tag}:srcsha", f"{editions}:tpl*"]
         tag, outlets = "{" + self.prefix + "}", "{" + self.prefix + ":*}"
         return [f"{tag}:d:*", f"{tag}:dn", f"{tag}:v", f"{outlets}:a:*", f"{outlets}:y",
-                f"{outlets}:n"]
+                f"{outlets}:n", f"{outlets}:srcsha", f"{outlets}:tpl*"]
 
     def clear(self) -> None:
         """Delete this state's keys (SCAN + UNLINK, never FLUSHDB); crawl keys stay."""

@@ -119,6 +119,79 @@ def _save_redis(state: Any, outlet: str, store: TemplateStore) -> TemplateStore:
                        f"kept changing ({REDIS_RETRIES} tries)")
 
 
+def replace_templates(state: Any, outlet: str, store: TemplateStore) -> None:
+    """Store ``store`` as the outlet's template, whatever was stored (``reextract`` and
+    ``state rebuild`` learnt it from the whole corpus: merging would count pages twice)."""
+    state = _backend(state)
+    data = json.dumps(store.to_dict(), separators=(",", ":"))
+    if _is_redis(state):
+        state.client.set(_redis_key(state, outlet), data)
+    elif state is not None and getattr(state, "_db", None) is not None:
+        with state._lock:
+            state._db.execute(_TABLE)
+            state._db.execute("INSERT INTO extract_templates (outlet, data) VALUES (?, ?) "
+                              "ON CONFLICT (outlet) DO UPDATE SET data = excluded.data",
+                              (outlet, data))
+    store.pending = []
+
+
+_UNSETTLED = """
+CREATE TABLE IF NOT EXISTS extract_template_unsettled (
+    outlet TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    PRIMARY KEY (outlet, id, version)
+) WITHOUT ROWID
+"""
+
+
+def _sqlite(state: Any) -> Any:
+    state = _backend(state)
+    return state if state is not None and getattr(state, "_db", None) is not None else None
+
+
+def mark_unsettled(state: Any, outlet: str, records: list[tuple[str, int]]) -> None:
+    """Remember records cleaned by a store that may still learn (``TemplatePass``)."""
+    state = _backend(state)
+    if not records or state is None:
+        return
+    if _is_redis(state):
+        state.client.sadd(_redis_key(state, outlet) + "u", *(f"{v}\t{i}" for i, v in records))
+    elif _sqlite(state) is not None:
+        with state._lock:
+            state._db.execute(_UNSETTLED)
+            state._db.executemany("INSERT OR IGNORE INTO extract_template_unsettled VALUES "
+                                  "(?, ?, ?)", [(outlet, i, int(v)) for i, v in records])
+
+
+def unsettled_records(state: Any, outlet: str) -> list[tuple[str, int]]:
+    state = _backend(state)
+    if state is not None and _is_redis(state):
+        members = state.client.smembers(_redis_key(state, outlet) + "u")
+        pairs = [(m.decode() if isinstance(m, bytes) else m).split("\t", 1) for m in members]
+        return sorted((i, int(v)) for v, i in pairs)
+    if _sqlite(state) is None:
+        return []
+    with state._lock:
+        state._db.execute(_UNSETTLED)
+        return [(i, int(v)) for i, v in state._db.execute(
+            "SELECT id, version FROM extract_template_unsettled WHERE outlet = ? "
+            "ORDER BY id, version", (outlet,))]
+
+
+def settle(state: Any, outlet: str, records: list[tuple[str, int]]) -> None:
+    """Forget the marks of records a settled store cleaned."""
+    state = _backend(state)
+    if not records or state is None:
+        return
+    if _is_redis(state):
+        state.client.srem(_redis_key(state, outlet) + "u", *(f"{v}\t{i}" for i, v in records))
+    elif _sqlite(state) is not None:
+        with state._lock:
+            state._db.execute(_UNSETTLED)
+            state._db.executemany("DELETE FROM extract_template_unsettled WHERE outlet = ? "
+                                  "AND id = ? AND version = ?",
+                                  [(outlet, i, int(v)) for i, v in records])
+
+
 def clear_templates(state: Any, outlet: str) -> None:
     """Forget the outlet's template (a wrong template is undone by re-extraction after)."""
     state = _backend(state)
@@ -143,3 +216,15 @@ class StateTemplates:
 
     def save(self, name: str, store: TemplateStore) -> TemplateStore:
         return save_templates(self.state, name, store)
+
+    def replace(self, name: str, store: TemplateStore) -> None:
+        replace_templates(self.state, name, store)
+
+    def mark_unsettled(self, name: str, records: list[tuple[str, int]]) -> None:
+        mark_unsettled(self.state, name, records)
+
+    def unsettled(self, name: str) -> list[tuple[str, int]]:
+        return unsettled_records(self.state, name)
+
+    def settle(self, name: str, records: list[tuple[str, int]]) -> None:
+        settle(self.state, name, records)

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from archive.outlet.config import OutletConfig, OutletConfigError
 from archive.runs.report import EXIT_FAILED, EXIT_STORE, EXIT_USAGE
@@ -51,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                 "be, e.g. favor_precision=true)")
     reextract.add_argument("--reader", choices=("fastwarc", "warcio"),
                            help="WARC reader (default: fastwarc, the faster one)")
+    reextract.add_argument("--state", default=os.environ.get("NEWSARCHIVE_STATE"),
+                           help="crawl state that keeps the template stores learnt from the "
+                                "corpus (default: the crawl's default for the store; 'off': "
+                                "keep none)")
     reextract.set_defaults(handler=run_reextract)
 
     corpus = subparsers.add_parser("corpus", help="corpus access for other tools")
@@ -144,20 +149,25 @@ def run_wacz(args: argparse.Namespace) -> int:
 @command
 def run_reextract(args: argparse.Namespace) -> int:
     from archive.corpus.reextract import reextract
+    from archive.state.templates import StateTemplates
     from crawler.outlets import resolve_outlet
 
     with failing_with(((OutletConfigError, ValueError), EXIT_USAGE)):
         options = parse_options(args.option)
         outlet: OutletConfig | None = resolve_outlet(args.outlet) if args.outlet else None
     store = _open(args.store)
+    state = _template_state(args)
     try:
         with failing_with((StoreError, EXIT_STORE), (OutletConfigError, EXIT_USAGE),
                           hint=" (give --outlet with the outlet's YAML file)"):
             result = reextract(store, outlet, workers=args.workers or None,
                                options=options or None, config_for=resolve_outlet,
-                               reader=args.reader)
+                               reader=args.reader,
+                               templates=StateTemplates(state) if state else None)
     finally:
         store.close()
+        if state is not None:
+            state.close()
     for name, outlet_result in sorted(result.outlets.items()):
         print(f"newsarchive: outlet={name} run={result.run_id} kind=reextract "
               f"records={outlet_result.records} non_articles={outlet_result.non_articles} "
@@ -168,6 +178,24 @@ def run_reextract(args: argparse.Namespace) -> int:
     if not result.outlets:
         print("newsarchive: nothing to re-extract: the store has no corpus", file=sys.stderr)
     return EXIT_FAILED if result.failed else 0
+
+
+def _template_state(args: argparse.Namespace) -> Any:
+    """The state ``reextract`` keeps the learnt template stores in (None: keep none).  A
+    state that cannot be opened costs the next crawl its warm start, not the re-extraction."""
+    from archive.state import open_state
+    from archive.state.base import default_state_path
+
+    if args.state == "off":
+        return None
+    try:
+        location = args.state or str(default_state_path(args.store))
+        if "://" not in location:
+            Path(location).parent.mkdir(parents=True, exist_ok=True)
+        return open_state(location)
+    except Exception as exc:  # noqa: BLE001 - StateError, OSError, redis errors alike
+        print(f"newsarchive: reextract: template stores not kept ({exc})", file=sys.stderr)
+        return None
 
 
 @command

@@ -10,6 +10,7 @@ outlets; ``write_outlet`` writes a YAML with no extraction rules at all.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import zlib
 from collections.abc import Iterator
@@ -153,13 +154,24 @@ def serve() -> Iterator[GeneratedSite]:
     by_outlet = {name: pages(name) for name in EDITIONS}
     table = {path: html for outlet_pages in by_outlet.values()
              for path, html in outlet_pages.items()}
+    with serve_table(table) as base:
+        yield GeneratedSite(base, by_outlet)
+
+
+@contextmanager
+def serve_table(table: dict[str, str], vary: bool = False) -> Iterator[str]:
+    """Serve path -> HTML on a real HTTP server (127.0.0.1, a free port); yields its base.
+    ``vary``: every response ends with a new comment (a page whose bytes change on every
+    fetch while its text does not, like a page with a rotating ad)."""
+    served = itertools.count()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             if self.path == "/robots.txt":
                 self._send(200, b"User-agent: *\nAllow: /\n", "text/plain")
             elif self.path in table:
-                self._send(200, table[self.path].encode(), "text/html; charset=utf-8")
+                tail = f"<!-- {next(served)} -->" if vary else ""
+                self._send(200, (table[self.path] + tail).encode(), "text/html; charset=utf-8")
             else:
                 self._send(404, b"not found", "text/plain")
 
@@ -177,7 +189,7 @@ def serve() -> Iterator[GeneratedSite]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield GeneratedSite(f"http://127.0.0.1:{server.server_address[1]}", by_outlet)
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
