@@ -172,7 +172,7 @@ class ArticlePipeline:
         if not again and state is not None and not self.apply_history(record, state):
             return UNCHANGED
         try:
-            self.writer.write(record)
+            self.writer.write(record, replaces=again)
         except OSError as exc:
             if not is_unwritable(exc):
                 raise

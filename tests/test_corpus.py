@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,32 @@ def test_writer_output_reads_back(tmp_path: Path):
     path = writer.close()
     assert path == store.path_for("corpus/demo/2026/05/20260501T000000Z-000001.jsonl.gz")
     assert [r["text"] for r in read(store)] == ["Erbil köprüsü ێ"]
+
+
+def test_a_record_written_again_leaves_one_line_per_version(tmp_path: Path):
+    """The template pass writes a record again under its (id, version): the published
+    file keeps only the last line of it, so raw readers see one record per version; the
+    killed run's ``.open`` file (both lines) still reads as the last."""
+    store = LocalStore(tmp_path)
+    started = datetime(2026, 5, 1, tzinfo=UTC)
+    writer = CorpusWriter(store.spool_dir, "demo", "20260501T000000Z-000002", started)
+    base = {"outlet": "demo", "version": 1, "fetched_at": "2026-05-01T00:00:01Z"}
+    writer.write({**base, "id": "demo:1", "text": "Story. Sign up for our letter."})
+    writer.write({**base, "id": "demo:2", "text": "Another story."})
+    writer.write({**base, "id": "demo:1", "text": "Story."}, replaces=True)
+    still_open = writer.path.with_name(writer.path.name + ".open").read_bytes()
+    unfinished = zlib.decompressobj(31).decompress(still_open).decode().splitlines()
+    assert [json.loads(line)["text"] for line in unfinished][::2] == [
+        "Story. Sign up for our letter.", "Story."]  # both lines, until the close
+    path = writer.close()
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        lines = [json.loads(line) for line in handle]
+    assert [(r["id"], r["text"]) for r in lines] == [("demo:2", "Another story."),
+                                                     ("demo:1", "Story.")]
+    assert writer.count == 2
+    assert not list(path.parent.glob("*.compact"))
+    assert {r["id"]: r["text"] for r in read(store)} == {"demo:1": "Story.",
+                                                         "demo:2": "Another story."}
 
 
 def test_latest_version_per_article_by_default(tmp_path: Path):

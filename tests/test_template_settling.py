@@ -161,6 +161,10 @@ def state_hashes(store: Path) -> dict[str, tuple[int, str]]:
 
 
 def check_store(store: Path) -> dict[str, str]:
+    for path in sorted(store.glob("corpus/quay/*/*/*.jsonl.gz")):  # one line per version
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            keys = [(r["id"], r["version"]) for r in map(json.loads, handle)]
+        assert len(keys) == len(set(keys)), path
     records = list(read(LocalStore(str(store)), outlet="quay", all_versions=True))
     assert not [r["url"] for r in records if late.BOX in r["text"]]
     assert {r["version"] for r in records} == {1}  # no version made by the template

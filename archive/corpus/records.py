@@ -43,7 +43,9 @@ class CorpusWriter:
     Every line reaches the ``.open`` file as it is written (a killed run's records are
     recovered from it, ``archive.state.recovery``); a failed write (disk full) keeps the
     lines before it valid and raises.  ``on_opening(key)`` runs before the file is created
-    (the run journal notes it).
+    (the run journal notes it).  A record written again (``replaces=True``: the template
+    pass cleaned it once more) supersedes its earlier line; ``close`` leaves one line per
+    (id, version) in the published file, as downstream readers expect.
     """
 
     def __init__(self, spool_dir: Path, outlet: str, run_id: str, started: datetime,
@@ -54,9 +56,12 @@ class CorpusWriter:
         self._handle: GzipLines | None = None
         self.on_opening = on_opening
         self.count = 0
+        self._replaced: set[tuple[str, int]] = set()  # (id, version) written more than once
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any], replaces: bool = False) -> None:
         self.write_line(encode_record(record))
+        if replaces:
+            self._replaced.add((str(record["id"]), int(record.get("version") or 1)))
 
     def write_line(self, line: str) -> None:
         """Write one record already serialized by ``encode_record`` (worker processes
@@ -79,9 +84,48 @@ class CorpusWriter:
         if not self.count:  # the first line failed: no empty file is left behind
             self._open_path.unlink(missing_ok=True)
             return None
+        if self._replaced:
+            self._drop_superseded()
         os.replace(self._open_path, self.path)
         pause_point("corpus_renamed")
         return self.path
+
+    def _drop_superseded(self) -> None:
+        """Rewrite the closed ``.open`` file keeping only the last line of each replaced
+        (id, version).  Until the rewritten copy is complete the original stays: a crash
+        or a full disk here leaves the earlier lines in, which the reader resolves (the
+        last line of a file wins), so nothing is lost either way."""
+        def keyed_lines() -> Iterator[tuple[tuple[str, int] | None, bytes]]:
+            with gzip.open(self._open_path, "rb") as lines:
+                for line in lines:
+                    record = json.loads(line)
+                    key = (str(record.get("id")), int(record.get("version") or 1))
+                    yield (key if key in self._replaced else None), line
+
+        remaining: dict[tuple[str, int], int] = {}
+        for key, _ in keyed_lines():
+            if key is not None:
+                remaining[key] = remaining.get(key, 0) + 1
+        compacted = self._open_path.with_name(self._open_path.name + ".compact")
+        compacted.unlink(missing_ok=True)
+        try:
+            out = GzipLines(compacted, GZIP_LEVEL)
+            kept = 0
+            try:
+                for key, line in keyed_lines():
+                    if key is not None:
+                        remaining[key] -= 1
+                        if remaining[key]:
+                            continue  # a later line of this (id, version) follows
+                    out.write(line)
+                    kept += 1
+            finally:
+                out.close()
+        except OSError:
+            compacted.unlink(missing_ok=True)
+            return
+        os.replace(compacted, self._open_path)
+        self.count = kept
 
 
 # ---- reading ------------------------------------------------------------------------------
