@@ -232,7 +232,8 @@ class RedisState(BackendBase):
         self._unlink_matching(self.state_patterns())
 
     def clear_outlet(self, outlet: str) -> None:
-        """Delete one outlet's articles; other outlets, digests and validators stay."""
+        """Delete what one outlet owns (articles, template stores, unsettled marks, source
+        hashes); other outlets, digests and validators stay."""
         self._unlink_matching(self.state_patterns(outlet))
 
     def _unlink_matching(self, patterns: list[str]) -> None:

@@ -74,6 +74,9 @@ ON CONFLICT (digest, outlet) DO UPDATE SET
 WHERE excluded.ts < digests.ts
 """
 
+# Tables created on first use by other state modules, each with an ``outlet`` column.
+_SIDE_TABLES = ("extract_templates", "extract_template_unsettled", "source_hashes")
+
 _ARTICLE_COLUMNS = ("key, url, version, content_sha256, first_fetched, last_fetched, "
                     "last_checked, published, anchor")
 
@@ -258,21 +261,41 @@ class SQLiteState(BackendBase):
         self._db.execute("COMMIT")
         return changed
 
+    def _side_tables(self) -> list[str]:
+        """The tables other state modules create on first use (template stores, unsettled
+        marks, source hashes: ``archive.state.templates``, ``archive.state.source_hashes``)
+        that exist in this file; each keys its rows by an ``outlet`` column."""
+        return [name for (name,) in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (?, ?, ?)",
+            _SIDE_TABLES)]
+
     def clear(self) -> None:
         with self._lock:
+            side = "".join(f"DELETE FROM {table}; " for table in self._side_tables())
             self._db.executescript("BEGIN IMMEDIATE; DELETE FROM articles; DELETE FROM digests; "
-                                   "DELETE FROM validators; DELETE FROM outlets; COMMIT;")
+                                   f"DELETE FROM validators; {side}DELETE FROM outlets; COMMIT;")
             self._outlets.clear()
 
     def clear_outlet(self, outlet: str) -> None:
-        """Forget one outlet's articles; other outlets, digests and validators stay (the
-        latter are merged by a rebuild, whatever is already there)."""
+        """Forget what one outlet owns: its articles, template stores (one per edition
+        language, named ``outlet/lang``), unsettled marks and source hashes.  Other
+        outlets, digests and validators stay (the latter are merged by a rebuild, whatever
+        is already there)."""
+        editions = outlet + "/"
         with self._lock:
-            outlet_id = self._outlet_id(outlet)
-            if outlet_id is not None:
-                self._db.execute("BEGIN IMMEDIATE")
-                self._db.execute("DELETE FROM articles WHERE outlet_id = ?", (outlet_id,))
-                self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                outlet_id = self._outlet_id(outlet)
+                if outlet_id is not None:
+                    self._db.execute("DELETE FROM articles WHERE outlet_id = ?", (outlet_id,))
+                for table in self._side_tables():
+                    self._db.execute(f"DELETE FROM {table} WHERE outlet = ? OR "
+                                     "substr(outlet, 1, ?) = ?",
+                                     (outlet, len(editions), editions))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
