@@ -149,6 +149,7 @@ def run_wacz(args: argparse.Namespace) -> int:
 @command
 def run_reextract(args: argparse.Namespace) -> int:
     from archive.corpus.reextract import reextract
+    from archive.state.reextracted import resync_hashes
     from archive.state.templates import StateTemplates
     from crawler.outlets import resolve_outlet
 
@@ -164,6 +165,8 @@ def run_reextract(args: argparse.Namespace) -> int:
                                options=options or None, config_for=resolve_outlet,
                                reader=args.reader,
                                templates=StateTemplates(state) if state else None)
+            if state is not None:  # the next edit chains on the re-extracted hashes
+                resync_hashes(store, state, result.outlets)
     finally:
         store.close()
         if state is not None:
