@@ -28,6 +28,18 @@ def test_report_groups_counters_and_lists_files():
     assert "outlet=x" in line and "pending=1" in line and "status=failed" in line
 
 
+def test_report_carries_the_template_counters():
+    base = dict(run_id="r", outlet="x", store_uri="/s", started=datetime.now(UTC), files=[],
+                finish_reason="finished")
+    report = build_report(**base, stats={"newsarchive/template_blocks_removed": 7,
+                                         "newsarchive/template_recleaned": 2,
+                                         "newsarchive/template_lost_marks": 1})
+    assert report["templates"] == {"blocks_removed": 7, "recleaned": 2, "lost_marks": 1}
+    assert "template_blocks=7 recleaned=2 lost_marks=1" in summary_line(report)
+    plain = build_report(**base, stats={})  # a run without the template pass says nothing
+    assert "templates" not in plain and "recleaned" not in summary_line(plain)
+
+
 def test_exit_status():
     base = dict(run_id="r", outlet="x", store_uri="/s", started=datetime.now(UTC), stats={},
                 files=[])

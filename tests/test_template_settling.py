@@ -191,6 +191,12 @@ def test_two_crawls_in_opposite_orders_write_the_same_clean_texts(site, tmp_path
         assert result.returncode == 0, result.stderr[-3000:]
         texts[order] = check_store(store)
         assert len(texts[order]) == late.ARTICLES
+        # the report counts every box removed, by the first cleaning or the end-of-run one
+        templates = result.reports[0]["templates"]
+        boxed = sum(a.boxed for a in late.articles(SOON))
+        assert templates["blocks_removed"] == boxed, templates
+        assert templates["lost_marks"] == 0, templates
+        assert f"template_blocks={boxed} recleaned={templates['recleaned']}" in result.stdout
     assert texts["box-first"] == texts["box-last"]
 
 
@@ -212,7 +218,12 @@ def test_a_template_learnt_since_makes_no_new_version(site, tmp_path):
     time.sleep(3.5)  # the re-checks of the pages published "soon" fall due
     second = crawl(outlet_file, store, "--recheck", "3s")
     assert second.returncode == 0, second.stderr[-3000:]
+    assert first.reports[0]["templates"] == {"blocks_removed": 0, "recleaned": 0,
+                                             "lost_marks": 0}
     report = second.reports[0]
     assert report["unchanged"] >= 2, report  # the boxed pages published "soon" among them
     assert report["new_versions"] == 0, report
+    # the first run's three dirty records, cleaned again at the end of this one
+    assert report["templates"] == {"blocks_removed": 3, "recleaned": 3, "lost_marks": 0}
+    assert "template_blocks=3 recleaned=3" in second.stdout
     check_store(store)

@@ -129,6 +129,12 @@ def restore(record: dict[str, Any]) -> dict[str, Any] | None:
     return restored
 
 
+def _removed(record: dict[str, Any]) -> int:
+    """The template blocks removed from ``record`` (0 when none or not cleaned)."""
+    options = (record.get("extractor") or {}).get("options") or {}
+    return int(options.get("removed_blocks") or 0)
+
+
 def _removed_at(before: list[str], after: list[str]) -> list[list[Any]]:
     """[index, paragraph] of the paragraphs of ``before`` that ``after`` lacks (``after``
     keeps the order of ``before``)."""
@@ -160,7 +166,8 @@ class TemplatePass:
         self.held: dict[str, list[tuple[dict[str, Any], list[str | None], Any]]] = {}
         # records of this run cleaned by a store that was not settled: id -> (record, extra)
         self.unsettled: dict[str, tuple[dict[str, Any], Any]] = {}
-        self.removed_blocks = 0
+        self.removed_blocks = 0  # template blocks removed from the records written
+        self.removing: dict[str, int] = {}  # id -> blocks removed, until written/forgotten
         self.cleaned_records = 0
         self.recleaned_records = 0
 
@@ -204,6 +211,7 @@ class TemplatePass:
     def written(self, record: dict[str, Any]) -> None:
         """``record`` was written: when unsettled, the state remembers it (by id and
         version) until a settled store cleaned it, whatever becomes of this run."""
+        self.removed_blocks += self.removing.pop(record["id"], 0)
         if record["id"] not in self.unsettled:
             return
         self._call("mark_unsettled", record.get("language") or "und",
@@ -212,6 +220,7 @@ class TemplatePass:
     def forget(self, record_id: str) -> None:
         """The record was not written (unchanged, refused): nothing to clean again."""
         self.unsettled.pop(record_id, None)
+        self.removing.pop(record_id, None)
 
     def reclean(self) -> list[tuple[dict[str, Any], Any]]:
         """The unsettled records of this run and of earlier ones, cleaned again from their
@@ -239,6 +248,7 @@ class TemplatePass:
             self._clean(full, fingerprints_of(full), store)
             if full["text"] != record["text"]:
                 self.recleaned_records += 1
+                self.removed_blocks += _removed(full) - _removed(record)
                 changed.append((full, extra))
         for language, records in settled.items():
             self._call("settle", language, records)
@@ -288,7 +298,8 @@ class TemplatePass:
         store = self.stores[language]
         for record, fingerprints, extra in self.held.pop(language, []):
             if self._clean(record, fingerprints, store):
-                self.removed_blocks += record["extractor"]["options"]["removed_blocks"]
+                # counted once written (``written``): an unchanged page is not
+                self.removing[record["id"]] = record["extractor"]["options"]["removed_blocks"]
                 self.cleaned_records += 1
             if store.pages < SETTLED_PAGES:
                 self.unsettled[record["id"]] = (record, extra)

@@ -136,6 +136,11 @@ def build_report(*, run_id: str, outlet: str, store_uri: str, started: datetime,
             report["status_reason"] = outcome.reason
     else:
         report["exit_status"] = exit_status_for(finish_reason, report["pending_uploads"])
+    templates = _group(stats, STAT_PREFIX + "template_")
+    if templates:  # the template pass (archive.corpus.templating): removed, cleaned again
+        report["templates"] = {"blocks_removed": templates.get("blocks_removed", 0),
+                               "recleaned": templates.get("recleaned", 0),
+                               "lost_marks": templates.get("lost_marks", 0)}
     distributed = _group(stats, STAT_PREFIX + "distributed/")
     if distributed:  # a worker of a shared crawl (crawl --redis): its coordination counters
         report["distributed"] = distributed
@@ -163,6 +168,12 @@ def summary_line(report: Mapping[str, Any]) -> str:
         f"refused={report.get('refusals', {}).get('total', 0)}", f"bytes={report['bytes']}",
         f"pending={report['pending_uploads']}", f"duration={report['duration_seconds']}s",
     ]
+    templates = report.get("templates")
+    if templates:
+        parts += [f"template_blocks={templates.get('blocks_removed', 0)}",
+                  f"recleaned={templates.get('recleaned', 0)}"]
+        if templates.get("lost_marks"):
+            parts.append(f"lost_marks={templates['lost_marks']}")
     recovered = report.get("recovered") or {}
     if recovered.get("runs"):
         parts += [f"recovered={recovered.get('articles', 0)}",
