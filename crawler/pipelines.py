@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -195,6 +196,16 @@ class ArticlePipeline:
                                   key_of_id(record["id"], self.context.outlet.name))
         return info is not None and info.version > int(record.get("version") or 1)
 
+    def sole_writer(self) -> bool:
+        """True when every corpus record of the outlet's earlier runs is in the store by
+        now: no other worker of a shared crawl writes (the run lock keeps other runs out,
+        recovery ran at the start) and none of the outlet's corpus files waits for upload."""
+        assert self.context is not None
+        if self.context.worker_id is not None:
+            return False
+        waiting = f"/corpus/{self.context.outlet.name}/"
+        return not any(waiting in Path(path).as_posix() for path in self.context.store.pending())
+
     def corpus_records(self, wanted: set[tuple[str, int]]) -> Iterator[dict[str, Any]]:
         """The outlet's corpus records of the given (id, version) pairs (earlier runs')."""
         assert self.context is not None
@@ -259,6 +270,7 @@ class ArticlePipeline:
                     self.templating.written(record)
                 else:
                     self.templating.forget(record["id"])
+            self.templating.drop_lost = self.sole_writer()
             for record, item in self.templating.reclean():  # cleaned by a young store
                 record["run_id"] = self.context.run_id if self.context else record["run_id"]
                 self.write(record, item or {}, again=True)
@@ -266,6 +278,8 @@ class ArticlePipeline:
                                  self.templating.removed_blocks)
             self.stats.set_value("newsarchive/template_recleaned",
                                  self.templating.recleaned_records)
+            self.stats.set_value("newsarchive/template_lost_marks",
+                                 self.templating.lost_marks)
         if self.writer is not None and self.context is not None:
             try:
                 path = self.writer.close()

@@ -33,6 +33,7 @@ from archive.state.sqlite import SQLiteState
 from archive.state.templates import (
     StateTemplates,
     load_templates,
+    mark_unsettled,
     save_templates,
     unsettled_records,
 )
@@ -141,6 +142,34 @@ def test_the_next_run_cleans_what_an_earlier_run_left_dirty(tmp_path):
         assert unsettled_records(state, "quay/eng") == []
 
 
+def test_a_mark_whose_record_is_lost_is_dropped_only_by_the_sole_writer(tmp_path):
+    """Runs that meet none of the outlet's pages (a quiet day) still look at its marks:
+    the stores of the languages its YAML names are loaded at the end of the run."""
+    early = made(late.EARLY)
+    named = outlet_from_mapping({"name": "quay", "start_urls": ["http://quay.example.org/"],
+                                 "article_urls": ["/9"], "language": "eng"})
+    with SQLiteState(tmp_path / "state.sqlite3") as state:
+        first, _ = run_pass(TemplatePass(OUTLET, StateTemplates(state)), early)
+        lost = sorted(first)[:2]  # their corpus file was lost: the reader never finds them
+        kept = {rid: r for rid, r in first.items() if rid not in lost}
+
+        def reader(wanted):
+            return [r for r in kept.values() if (r["id"], r["version"]) in wanted]
+
+        peer = TemplatePass(named, StateTemplates(state), reader=reader)
+        peer.finish()
+        peer.reclean()  # a worker of a shared crawl: a peer's record may not be published
+        assert peer.lost_marks == 0
+        assert len(unsettled_records(state, "quay/eng")) == len(early)
+        sole = TemplatePass(named, StateTemplates(state), reader=reader)
+        sole.drop_lost = True
+        sole.finish()
+        sole.reclean()
+        assert sole.lost_marks == 2
+        assert unsettled_records(state, "quay/eng") == sorted(
+            (rid, 1) for rid in kept)  # the young store keeps the found ones marked
+
+
 # ---- over HTTP, through the crawler -----------------------------------------------------
 
 def corpus_lines(store: Path) -> list[dict]:
@@ -213,8 +242,12 @@ def test_a_template_learnt_since_makes_no_new_version(site, tmp_path):
     warm = TemplateStore()
     for record, fingerprints, _ in made():
         learn_record(warm, {**record, "id": f"elsewhere-{record['id']}"}, fingerprints)
+    lost = ("quay:/quay/eng/harbour/99999", 1)  # its run's spool file gone, never recovered
     with SQLiteState(default_state_path(store)) as state:
         save_templates(state, "quay/eng", warm)
+        mark_unsettled(state, "quay/eng", [lost])
+        marked = unsettled_records(state, "quay/eng")
+    assert len(marked) == 12 + 1
     time.sleep(3.5)  # the re-checks of the pages published "soon" fall due
     second = crawl(outlet_file, store, "--recheck", "3s")
     assert second.returncode == 0, second.stderr[-3000:]
@@ -223,7 +256,10 @@ def test_a_template_learnt_since_makes_no_new_version(site, tmp_path):
     report = second.reports[0]
     assert report["unchanged"] >= 2, report  # the boxed pages published "soon" among them
     assert report["new_versions"] == 0, report
-    # the first run's three dirty records, cleaned again at the end of this one
-    assert report["templates"] == {"blocks_removed": 3, "recleaned": 3, "lost_marks": 0}
-    assert "template_blocks=3 recleaned=3" in second.stdout
+    # the first run's three dirty records, cleaned again at the end of this one; the mark
+    # no corpus record answers is dropped and counted, the others wait for a settled store
+    assert report["templates"] == {"blocks_removed": 3, "recleaned": 3, "lost_marks": 1}
+    assert "template_blocks=3 recleaned=3 lost_marks=1" in second.stdout
+    with SQLiteState(default_state_path(store)) as state:
+        assert unsettled_records(state, "quay/eng") == sorted(set(marked) - {lost})
     check_store(store)

@@ -170,6 +170,8 @@ class TemplatePass:
         self.removing: dict[str, int] = {}  # id -> blocks removed, until written/forgotten
         self.cleaned_records = 0
         self.recleaned_records = 0
+        self.drop_lost = False  # see ``reclean``
+        self.lost_marks = 0
 
     def store(self, language: str) -> TemplateStore:
         if language not in self.stores:
@@ -228,14 +230,28 @@ class TemplatePass:
         ``finish``).  Each keeps its id, version and history; it replaces the record of
         the same (id, version) (a later line, a newer generation).  Marks are dropped only
         for records a settled store cleaned (or that a newer generation left unmarked):
-        another worker's records of this run, not in the corpus yet, keep theirs."""
+        another worker's records of this run, not in the corpus yet, keep theirs.  When
+        ``drop_lost`` (set by a run that is the outlet's only writer, with nothing of the
+        outlet's corpus waiting for upload), a mark of an earlier run whose record the
+        corpus lacks is for a lost record (its spool file gone, never recovered): it is
+        dropped and counted (``lost_marks``) instead of being looked for forever."""
         changed = []
         mine = {(r["id"], int(r.get("version") or 1)) for r, _ in self.unsettled.values()}
-        earlier: set[tuple[str, int]] = set()
-        for language in self.stores:
-            earlier |= set(self._call("unsettled", language) or ()) - mine
-        found = self.reader(earlier) if earlier and self.reader is not None else ()
+        earlier: dict[str, set[tuple[str, int]]] = {}  # language -> marks of earlier runs
+        for language in configured_languages(self.outlet):  # met by this run or not
+            self.store(language)
+        for language in list(self.stores):
+            earlier[language] = set(self._call("unsettled", language) or ()) - mine
+        wanted = set().union(*earlier.values())
+        found = list(self.reader(wanted)) if wanted and self.reader is not None else []
         settled: dict[str, list[tuple[str, int]]] = {}
+        if self.drop_lost and self.reader is not None:  # marks no corpus record answers
+            present = {(r["id"], int(r.get("version") or 1)) for r in found}
+            for language, marks in earlier.items():
+                lost = sorted(marks - present)
+                if lost:
+                    settled[language] = lost
+                    self.lost_marks += len(lost)
         for record, extra in [*self.unsettled.values(), *((r, None) for r in found)]:
             language = record.get("language") or "und"
             store = self.stores.get(language)
@@ -305,6 +321,13 @@ class TemplatePass:
                 self.unsettled[record["id"]] = (record, extra)
             released.append((record, extra))
         return released
+
+
+def configured_languages(outlet: OutletConfig) -> list[str]:
+    """The languages the outlet's YAML names (``language``, editions'): their marks are
+    looked at even by a run that met no page in them."""
+    named = [outlet.language, *(edition.language for edition in outlet.editions)]
+    return sorted({language for language in named if language})
 
 
 def learn_fields(record: dict[str, Any], fingerprints: list[str | None]) -> dict[str, Any]:
