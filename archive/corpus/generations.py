@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 _SCHEMA = """
-PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;
 CREATE TABLE recs (id TEXT NOT NULL, version INTEGER NOT NULL, rank INTEGER NOT NULL,
                    pos INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, version));
 """

@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 _SCHEMA = """
-PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8000;
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;
 CREATE TABLE wanted (name TEXT NOT NULL, "offset" INTEGER NOT NULL, ts TEXT,
                      PRIMARY KEY (name, "offset")) WITHOUT ROWID;
 CREATE TABLE seen (url TEXT NOT NULL, ts TEXT NOT NULL, PRIMARY KEY (url, ts)) WITHOUT ROWID;

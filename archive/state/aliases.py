@@ -45,7 +45,8 @@ class AliasIndex:
                                              dir=directory)
         os.close(handle)
         self.db = sqlite3.connect(self.path)
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+                              "PRAGMA cache_size=-2000;" + _SCHEMA)
 
     def article(self, outlet: str, record: ArticleRecord, digest: str | None) -> None:
         self.db.execute("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
