@@ -117,7 +117,6 @@ class _Rebuild:
         self.latest_validators: dict[
             str, tuple[datetime, str | None, str | None, str | None]] = {}
         self.validator_candidates: dict[str, list[SeenCapture]] = {}
-        self.digests: list[DigestRecord] = []
 
     def wanted(self, outlet: str) -> bool:
         return self.outlets is None or outlet in self.outlets
@@ -302,12 +301,10 @@ class _Rebuild:
             return
         if capture.digest and not capture.revisit and capture.record_id \
                 and not capture.truncated and capture.status == "200":
-            self.digests.append(DigestRecord(capture.digest, capture.url, capture.date,
-                                              capture.record_id, capture.warc_key,
-                                              capture.offset, _outlet_of(capture.warc_key)))
+            self.index.digest(DigestRecord(capture.digest, capture.url, capture.date,
+                                           capture.record_id, capture.warc_key,
+                                           capture.offset, _outlet_of(capture.warc_key)))
             self.result.captures += 1
-            if len(self.digests) >= 5000:
-                self.flush_digests()
         self.index.fetch(capture.url, when.timestamp())
         config = self.configs.get(_outlet_of(capture.warc_key))
         is_article = config is not None and config.is_article_url(capture.url)
@@ -341,9 +338,16 @@ class _Rebuild:
                 and urlsplit(capture.url).path != "/robots.txt")
 
     def flush_digests(self) -> None:
-        if self.digests:
-            self.state.record_digests(self.digests)
-            self.digests = []
+        """Hand the first-capture candidates to the state, in digest order and batches."""
+        self.progress("payload digests")
+        batch: list[DigestRecord] = []
+        for record in self.index.digests():
+            batch.append(record)
+            if len(batch) >= 5000:
+                self.state.record_digests(batch)
+                batch = []
+        if batch:
+            self.state.record_digests(batch)
 
     def _validator(self, url: str, when: datetime, etag: str | None, modified: str | None,
                    captured: str | None = None) -> None:
@@ -356,6 +360,7 @@ class _Rebuild:
             self.latest_validators[url] = (when, etag, modified, captured)
 
     def finish(self) -> None:
+        self.progress("validators")
         for url, candidates in self.validator_candidates.items():
             candidates.sort(key=lambda c: c.date, reverse=True)
             for capture in candidates:  # newest first, until one carries validators
@@ -368,6 +373,7 @@ class _Rebuild:
         for url, (_, etag, modified, captured) in self.latest_validators.items():
             self.state.set_validators(url, etag, modified, captured)
             self.result.validators += 1
+        self.progress("re-check times")
         for outlet, key, epoch in self.index.last_fetches():
             when = datetime.fromtimestamp(int(epoch), UTC)  # whole seconds, as fetched_at
             info = self.state.article_info(outlet, key)
@@ -379,6 +385,7 @@ class _Rebuild:
 
     def restore_aliases(self) -> None:
         """Alias keys: every URL that led to an article (see archive.state.aliases)."""
+        self.progress("alias keys")
         by_warc: dict[str, list[SeenCapture]] = {}
         for capture in self.redirect_candidates:
             by_warc.setdefault(capture.warc_key, []).append(capture)
