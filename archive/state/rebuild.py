@@ -25,29 +25,25 @@ import gzip
 import io
 import json
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
-
-from warcio.exceptions import ArchiveLoadFailed
 
 from archive.outlet.config import OutletConfig
 from archive.outlet.urls import article_key, key_of_id
 from archive.state.aliases import AliasIndex
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
 from archive.state.captures import (
+    WARC_ERRORS,
     SeenCapture,
     parse_index_line,
-    read_exact,
+    read_heads,
     records,
-    skip,
 )
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store
 
-_WARC_ERRORS = (OSError, EOFError, ValueError, zlib.error, ArchiveLoadFailed)
 INDEX_SUFFIXES = (".cdxj", ".cdxj.gz", ".cdx", ".cdx.gz")
 WARC_SUFFIXES = (".warc.gz", ".warc")
 DEFAULT_RECHECK_WINDOW = timedelta(days=366)
@@ -253,33 +249,16 @@ class _Rebuild:
 
     def _complete(self, warc_key: str, captures: list[SeenCapture]) -> Iterator[SeenCapture]:
         """Read the head of each record an index line points at (record id, exact date)."""
-        captures.sort(key=lambda c: c.offset or 0)
         try:
             with self.store.open_read(warc_key) as raw:
-                position = 0
-                for capture in captures:
-                    if capture.offset is None or capture.length is None:
-                        continue
-                    if getattr(raw, "seekable", lambda: False)():
-                        raw.seek(capture.offset)
-                    elif capture.offset >= position:
-                        skip(raw, capture.offset - position)
-                    else:
-                        continue
-                    chunk = read_exact(raw, capture.length)
-                    position = capture.offset + len(chunk)
+                for capture, found in read_heads(raw, warc_key, captures):
                     self.result.record_heads_read += 1
-                    try:
-                        found = next(records(io.BytesIO(chunk), warc_key, capture.offset),
-                                     None)
-                    except _WARC_ERRORS:
-                        found = None
                     if found is None or found.url != capture.url:
                         self.problem(f"{warc_key}: no record for {capture.url} at offset "
                                      f"{capture.offset}, where an index puts it")
                         continue
                     yield found
-        except _WARC_ERRORS as exc:
+        except WARC_ERRORS as exc:
             self.problem(f"{warc_key}: cannot read records listed in an index ({exc})")
 
     def _count_record(self) -> None:
@@ -289,7 +268,7 @@ class _Rebuild:
         try:
             with self.store.open_read(warc_key) as raw:
                 yield from records(raw, warc_key, 0, self._count_record)
-        except _WARC_ERRORS as exc:
+        except WARC_ERRORS as exc:
             self.problem(f"{warc_key}: unreadable WARC ({exc})")
 
     # ---- what a capture tells ----------------------------------------------------------
