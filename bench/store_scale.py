@@ -4,8 +4,10 @@ Generates synthetic stores directly (no crawl): WARCs written by ``archive.warc.
 (small article pages, a legacy URL redirecting to every tenth article -- an alias key
 for the state rebuild -- and one feed per run)
 and one corpus file per crawl run of 50,000 articles, with run reports as manifests.
-Then runs each store command as the CLI in a child process and prints its wall time and
-the child's peak RSS (``wait4``), per size:
+Then runs each store command as the CLI in a child process and prints its wall time, the
+child's peak RSS (``wait4``: the largest single process) and the peak of the summed RSS of
+the process tree (sampled every 50 ms; wacz merges its index in a second process), per
+size:
 
     state rebuild, verify --deep, corpus export (parquet), wacz
 
@@ -117,14 +119,41 @@ def generate(root: Path, articles: int) -> None:
         write_report(report, root / report_key("bench", run_id))
 
 
-def measure(args: list[str], cwd: Path) -> tuple[float, int, int]:
-    """(wall seconds, peak RSS in KB, exit status) of the CLI with ``args``."""
+def _tree_rss_kb(pid: int) -> int:
+    """Resident KB of ``pid`` and all its descendants now (wacz runs its index merge in a
+    second process; ``wait4``'s peak is the largest single process, not the sum)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            with open(f"/proc/{current}/status", encoding="ascii") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
+                    todo.extend(int(kid) for kid in kids.read().split())
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
+
+
+def measure(args: list[str], cwd: Path) -> tuple[float, int, int, int]:
+    """(wall seconds, peak RSS in KB of the largest process, peak RSS in KB of the process
+    tree sampled every 50 ms, exit status) of the CLI with ``args``."""
     began = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
+    tree = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        tree = max(tree, _tree_rss_kb(proc.pid))
+        time.sleep(0.05)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - began, usage.ru_maxrss, proc.returncode
+    return time.monotonic() - began, usage.ru_maxrss, max(tree, usage.ru_maxrss), \
+        proc.returncode
 
 
 def commands(store: Path, work: Path) -> dict[str, list[str]]:
@@ -148,7 +177,7 @@ def main() -> int:
     parser.add_argument("--skip", action="append", default=[], help="a command to skip")
     args = parser.parse_args()
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="store-scale-"))
-    results: dict[str, dict[int, tuple[float, int, int]]] = {}
+    results: dict[str, dict[int, tuple[float, int, int, int]]] = {}
     sizes = [int(size) for size in args.sizes.split(",")]
     try:
         for size in sizes:
@@ -163,20 +192,27 @@ def main() -> int:
             for name, argv in commands(store, work).items():
                 if name in args.skip:
                     continue
-                wall, rss, code = measure(argv, ROOT)
-                results.setdefault(name, {})[size] = (wall, rss, code)
+                for output in work.iterdir():  # each command starts from nothing
+                    if output.is_file():
+                        output.unlink()
+                wall, rss, tree, code = measure(argv, ROOT)
+                results.setdefault(name, {})[size] = (wall, rss, tree, code)
                 print(f"{size:>8} {name:<14} {wall:8.1f} s {rss / 1024:8.1f} MB peak RSS "
-                      f"exit {code}", flush=True)
+                      f"{tree / 1024:8.1f} MB process tree exit {code}", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    print("\ncommand          " + "".join(f"{s:>22}" for s in sizes) + "   RSS ratio  time/article")
+    print("\nwall time and peak RSS (largest process / process tree), ratio largest/smallest")
+    print("command        " + "".join(f"{s:>26}" for s in sizes)
+          + "  RSS ratio  tree ratio  ms/article")
     for name, by_size in results.items():
-        cells = "".join(f"{by_size[s][0]:9.1f} s {by_size[s][1] / 1024:7.0f} MB"
-                        if s in by_size else " " * 22 for s in sizes)
-        small, large = by_size[sizes[0]], by_size[sizes[-1]]
-        per = " / ".join(f"{by_size[s][0] / s * 1e3:.2f}" for s in sizes if s in by_size)
-        print(f"{name:<16} {cells}   {large[1] / small[1]:6.2f}x   {per} ms")
+        cells = "".join(f"{by_size[s][0]:7.1f} s {by_size[s][1] / 1024:5.0f}/"
+                        f"{by_size[s][2] / 1024:5.0f} MB" if s in by_size else " " * 26
+                        for s in sizes)
+        small, large = by_size[min(by_size)], by_size[max(by_size)]
+        per = " / ".join(f"{by_size[s][0] / s * 1e3:.3f}" for s in sizes if s in by_size)
+        print(f"{name:<14} {cells}  {large[1] / small[1]:8.2f}x  {large[2] / small[2]:9.2f}x"
+              f"  {per}")
     return 0
 
 

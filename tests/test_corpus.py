@@ -109,3 +109,22 @@ def test_reader_ignores_open_files_and_other_keys(tmp_path: Path):
     with gzip.open(stray, "wt") as handle:
         handle.write(json.dumps({"id": "sample:9", "version": 1}) + "\n")
     assert "sample:9" not in {r["id"] for r in read(sample.store)}
+
+
+def test_merged_index_lines_across_read_ahead_boundaries(tmp_path: Path):
+    """Issue 19: the WACZ index merge reads each index 64 KB at a time; lines cut by a
+    chunk boundary must come out whole, sorted and de-duplicated across indexes."""
+    from archive.warc.cdxj import MERGE_CHUNK, merged_lines
+
+    store = LocalStore(tmp_path / "store")
+    lines = [f"com,example)/news/{n:06d} 20260101{n % 86400:06d} "
+             f'{{"url": "http://example.com/news/{n:06d}", "offset": {n * 977}}}\n'
+             for n in range(6000)]
+    halves = {"indexes/a.cdxj": sorted(lines[::2] + lines[:100]),
+              "indexes/b.cdxj": sorted(lines[1::2] + lines[:100])}
+    for key, content in halves.items():
+        path = store.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("!meta 0\n" + "".join(content), encoding="utf-8")
+    assert sum(len("".join(c)) for c in halves.values()) > 4 * MERGE_CHUNK
+    assert list(merged_lines(store, list(halves))) == sorted(lines)

@@ -263,3 +263,22 @@ def test_replay_command_serves_identical_bytes_and_resolves_revisits(tmp_path: P
             if process.poll() is None:
                 process.kill()
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize("run", [None, 0, 1])
+def test_index_merge_in_its_own_process_builds_the_same_package(tmp_path: Path, run):
+    """Issue 19: the CDXJ merge may run in a second process beside the corpus read; the
+    members (WARCs, index, pages) must be byte for byte those of the one-process build."""
+    sample = build_sample_archive(tmp_path / "store")
+    run_id = None if run is None else sample.run_ids[run]
+    built = {}
+    for parallel in (False, True):
+        contents = package(sample.store, "sample", tmp_path / f"p{parallel}.wacz",
+                           run_id=run_id, parallel=parallel)
+        with zipfile.ZipFile(contents.path) as zf:
+            built[parallel] = ({name: zf.read(name) for name in zf.namelist()
+                                if not name.startswith("datapackage")},
+                               contents.pages, contents.index_lines)
+    assert built[True] == built[False]
+    members, pages, lines = built[True]
+    assert pages > 0 and lines > 0 and "pages/pages.jsonl" in members

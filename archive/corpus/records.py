@@ -176,6 +176,14 @@ def read_file(store: Store, key: str) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+def _read_lines(store: Store, key: str) -> Iterator[tuple[dict[str, Any], str]]:
+    """(record, its line) of one corpus file, in file order: one read of each generation."""
+    with store.open_read(key) as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line), line
+
+
 def parse_since(value: str | date | datetime | None) -> datetime | None:
     """``2026-05-01`` or an ISO 8601 datetime -> an aware UTC datetime (naive = UTC)."""
     if value is None or value == "":
@@ -218,7 +226,7 @@ def read(store: Store, outlet: str | None = None, since: str | date | datetime |
     """
     files = corpus_files(store, outlet)
     moment = parse_since(since)
-    generations = (read_file(store, corpus_file.key) for corpus_file in files)
+    generations = (_read_lines(store, corpus_file.key) for corpus_file in files)
     for record in winners(generations, all_versions):
         if language and record.get("language") != language:
             continue

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 _SCHEMA = """
-PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16000;
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-4000;
 CREATE TABLE items (warc TEXT NOT NULL, seq INTEGER PRIMARY KEY, item TEXT NOT NULL);
 CREATE TABLE written (outlet TEXT NOT NULL, seq INTEGER PRIMARY KEY, id TEXT NOT NULL,
                       version INTEGER NOT NULL, previous TEXT);

@@ -13,10 +13,16 @@ import sqlite3
 from pathlib import Path
 
 _SCHEMA = """
-PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8000;
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;
 CREATE TABLE wanted (name TEXT NOT NULL, "offset" INTEGER NOT NULL, ts TEXT,
                      PRIMARY KEY (name, "offset")) WITHOUT ROWID;
 CREATE TABLE seen (url TEXT NOT NULL, ts TEXT NOT NULL, PRIMARY KEY (url, ts)) WITHOUT ROWID;
+"""
+
+_CAPTURES = """
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;
+CREATE TABLE captures (name TEXT NOT NULL, "offset" INTEGER NOT NULL, ts TEXT NOT NULL,
+                       PRIMARY KEY (name, "offset")) WITHOUT ROWID;
 """
 
 
@@ -52,6 +58,26 @@ class PageScratch:
         """True the first time a page for (url, ts) is seen."""
         return self.db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)",
                                (url, ts)).rowcount == 1
+
+    def load_captures(self, path: Path) -> None:
+        """Set the timestamp of every wanted capture from a ``captures_db`` (one join)."""
+        self.db.execute("ATTACH DATABASE ? AS cap", (str(path),))
+        self.db.execute('''UPDATE wanted SET ts = (SELECT c.ts FROM cap.captures c
+                           WHERE c.name = wanted.name AND c."offset" = wanted."offset")''')
+        self.db.commit()
+        self.db.execute("DETACH DATABASE cap")
+
+    @staticmethod
+    def captures_db(path: Path) -> sqlite3.Connection:
+        """The index merge's table of every capture: (WARC name, offset) -> timestamp."""
+        db = sqlite3.connect(path)
+        db.executescript(_CAPTURES)
+        return db
+
+    @staticmethod
+    def add_captures(db: sqlite3.Connection, rows: list[tuple[str, int, str]]) -> None:
+        db.executemany("INSERT OR REPLACE INTO captures VALUES (?, ?, ?)", rows)
+        db.commit()
 
     def close(self) -> None:
         self.db.close()

@@ -25,6 +25,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -35,19 +37,20 @@ from typing import IO, Any
 
 from archive.corpus.records import parse_since, read
 from archive.replay.scratch import PageScratch
+from archive.replay.waczindex import write_index
 from archive.store.base import LocalStore, Store, StoreError
 from archive.warc.cdxj import (
     LocalCopy,
     ensure_index,
     index_key_for,
-    merged_lines,
     read_index,
     warc_keys,
 )
 
 WACZ_VERSION = "1.1.1"
-INDEX_LINES_PER_BLOCK = 1024  # what ReplayWeb.page and py-wacz use
 CHUNK = 1 << 20
+# below this much CDXJ the index merge runs in the main process (a process costs ~0.5 s)
+PARALLEL_MIN_INDEX_BYTES = 4 << 20
 SOFTWARE = "newsarchive"
 
 
@@ -105,12 +108,10 @@ def _revisit_originals(store: Store, chosen: list[str], candidates: list[str]) -
                 wanted.add((line.fields["digest"], line.fields.get("url", "")))
     if not wanted:
         return []
-    have = set()
-    for key in chosen:
+    for key in chosen:  # originals inside the package: memory follows the revisits only
         for line in read_index(store, index_key_for(key)):
             if not line.is_revisit:
-                have.add((line.fields.get("digest"), line.fields.get("url", "")))
-    wanted -= have
+                wanted.discard((line.fields.get("digest"), line.fields.get("url", "")))
     digests = {digest for digest, _ in wanted}
     extra = []
     for key in candidates:
@@ -188,28 +189,27 @@ class _PackageWriter:
         self.zip.close()
 
 
-def _write_index(store: Store, keys: list[str], idx_path: Path, cdx_path: Path,
-                 wanted: PageScratch) -> int:
-    """Merge the per-WARC indexes into ``index.cdx.gz`` + ``index.idx`` (cdxj-indexer's
-    compressed CDXJ format); also note in ``wanted`` the timestamps of its captures."""
-    from cdxj_indexer.main import CompressedWriter
+def _child_env() -> dict[str, str]:
+    """The environment for ``python -m archive.replay.waczindex``: this package importable
+    however the caller found it (an installed copy, a checkout on ``sys.path``)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    return env
 
-    lines = 0
-    with open(idx_path, "w", encoding="utf-8") as idx, open(cdx_path, "wb") as cdx:
-        writer = CompressedWriter(idx, data_out=cdx, num_lines=INDEX_LINES_PER_BLOCK,
-                                  data_out_name="index.cdx.gz", digest_records=True)
-        for line in merged_lines(store, [index_key_for(k) for k in keys]):
-            writer.write(line)
-            lines += 1
-            if wanted:
-                urlkey, ts, data = line.split(" ", 2)
-                fields = json.loads(data)
-                pointer = (fields.get("filename", ""), int(fields.get("offset", -1)))
-                if pointer in wanted:
-                    wanted[pointer] = ts
-        if writer.block:
-            writer.flush()
-    return lines
+
+def _parallel(store: Store, keys: list[str], parallel: bool | None) -> bool:
+    """Whether the index merge gets its own process: on a local store with more than one
+    core, once the indexes are big enough to repay starting a process (~0.5 s)."""
+    if parallel is not None:
+        return parallel and isinstance(store, LocalStore)
+    if not isinstance(store, LocalStore) or (os.cpu_count() or 1) < 2:
+        return False
+    size = 0
+    for key in keys:
+        path = store.path_for(index_key_for(key))
+        size += path.stat().st_size if path.exists() else 0
+    return size >= PARALLEL_MIN_INDEX_BYTES
 
 
 def _page_records(store: Store, outlet: str, names: set[str],
@@ -220,6 +220,24 @@ def _page_records(store: Store, outlet: str, names: set[str],
         key, name = warc.get("key"), warc.get("filename") or Path(str(warc.get("key"))).name
         if key in keys or name in names:
             yield record
+
+
+def _raw_pages(store: Store, outlet: str, chosen: list[str], raw_pages: Path,
+               wanted: PageScratch) -> None:
+    """The page entries of the articles captured in the chosen WARCs (not in revisit
+    originals'), each with the capture it points at, in corpus order."""
+    with open(raw_pages, "w", encoding="utf-8") as handle:
+        for record in _page_records(store, outlet, {Path(k).name for k in chosen},
+                                    set(chosen)):
+            warc = record.get("warc") or {}
+            name = warc.get("filename") or Path(str(warc.get("key"))).name
+            pointer = (name, int(warc.get("offset", -1)))
+            wanted.want(pointer)
+            page = {"id": record.get("id"), "url": record.get("url"),
+                    "title": record.get("title") or record.get("url"),
+                    "text": record.get("text") or "", "pointer": pointer,
+                    "fetched_at": record.get("fetched_at")}
+            handle.write(json.dumps(page, ensure_ascii=False) + "\n")
 
 
 def build_wacz(store: Store, outlet: str, out_path: str | os.PathLike,
@@ -235,7 +253,10 @@ def build_wacz(store: Store, outlet: str, out_path: str | os.PathLike,
 
 def package(store: Store, outlet: str, out_path: str | os.PathLike,
             run_id: str | None = None, since: str | date | datetime | None = None,
-            *, title: str | None = None) -> WaczContents:
+            *, title: str | None = None, parallel: bool | None = None) -> WaczContents:
+    """Build the package (see ``build_wacz``).  The CDXJ merge and the corpus read are
+    independent: with ``parallel`` (default: on a local store with 2+ cores and indexes
+    worth it) the merge runs in a second process while this one reads the corpus."""
     out_path = Path(out_path)
     moment = parse_since(since)
     created = datetime.now(UTC).replace(microsecond=0)
@@ -248,26 +269,33 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
         if len({Path(k).name for k in keys}) != len(keys):
             raise WaczError("two WARCs share a file name; a WACZ keeps them in one folder")
         contents = WaczContents(out_path, warcs=keys)
+        idx_path, cdx_path = work / "index.idx", work / "index.cdx.gz"
+        captures_path = work / "captures.sqlite3"
+        merge = None
+        if _parallel(store, keys, parallel):
+            merge = subprocess.Popen(
+                [sys.executable, "-m", "archive.replay.waczindex", str(store.root),  # type: ignore[attr-defined]
+                 str(idx_path), str(cdx_path), str(captures_path), *keys],
+                stdout=subprocess.PIPE, text=True, env=_child_env())
 
         # pages: corpus records first (to learn which captures to look up in the index)
         raw_pages = work / "pages.raw.jsonl"
         wanted = PageScratch(work / "pages.sqlite3")  # per-page bookkeeping on disk
-        with open(raw_pages, "w", encoding="utf-8") as handle:
-            # pages: the articles captured in the chosen WARCs (not in revisit originals')
-            for record in _page_records(store, outlet, {Path(k).name for k in chosen},
-                                        set(chosen)):
-                warc = record.get("warc") or {}
-                name = warc.get("filename") or Path(str(warc.get("key"))).name
-                pointer = (name, int(warc.get("offset", -1)))
-                wanted.want(pointer)
-                page = {"id": record.get("id"), "url": record.get("url"),
-                        "title": record.get("title") or record.get("url"),
-                        "text": record.get("text") or "", "pointer": pointer,
-                        "fetched_at": record.get("fetched_at")}
-                handle.write(json.dumps(page, ensure_ascii=False) + "\n")
-
-        idx_path, cdx_path = work / "index.idx", work / "index.cdx.gz"
-        contents.index_lines = _write_index(store, keys, idx_path, cdx_path, wanted)
+        try:
+            _raw_pages(store, outlet, chosen, raw_pages, wanted)
+            if merge is not None:
+                output, _ = merge.communicate()
+                if merge.returncode != 0:
+                    raise WaczError(f"the index merge failed (exit {merge.returncode})")
+                contents.index_lines = int(output.strip())
+            else:
+                contents.index_lines = write_index(store, keys, idx_path, cdx_path,
+                                                   captures_path)
+        finally:
+            if merge is not None and merge.poll() is None:
+                merge.kill()
+                merge.wait()
+        wanted.load_captures(captures_path)
 
         pages_path = work / "pages.jsonl"
         with open(raw_pages, encoding="utf-8") as source, \

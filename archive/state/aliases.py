@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from urllib.parse import urljoin
 
-from archive.state.base import ArticleRecord
+from archive.state.base import ArticleRecord, DigestRecord
 
 _SCHEMA = """
 CREATE TABLE articles (outlet TEXT, key TEXT, url TEXT, sha TEXT, version INTEGER,
@@ -33,6 +33,8 @@ CREATE TABLE redirects (source TEXT, target TEXT);
 CREATE TABLE pages (url TEXT, digest TEXT);
 CREATE TABLE young (url TEXT, outlet TEXT, key TEXT);
 CREATE TABLE fetches (url TEXT, ts REAL);
+CREATE TABLE digests (digest TEXT, uri TEXT, date TEXT, record_id TEXT, filename TEXT,
+                      "offset" INTEGER, outlet TEXT);
 """
 MAX_HOPS = 5  # a redirect chain longer than this is not followed (a crawler stops too)
 
@@ -45,7 +47,8 @@ class AliasIndex:
                                              dir=directory)
         os.close(handle)
         self.db = sqlite3.connect(self.path)
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
+                              "PRAGMA cache_size=-2000;" + _SCHEMA)
 
     def article(self, outlet: str, record: ArticleRecord, digest: str | None) -> None:
         self.db.execute("INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -66,6 +69,19 @@ class AliasIndex:
     def fetch(self, url: str, when: float) -> None:
         """A capture of ``url`` at epoch ``when`` (any page: joined with ``young`` later)."""
         self.db.execute("INSERT INTO fetches VALUES (?, ?)", (url, when))
+
+    def digest(self, record: DigestRecord) -> None:
+        """A first-capture candidate, held here until ``digests`` hands them over sorted."""
+        self.db.execute("INSERT INTO digests VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (record.digest, record.uri, record.date, record.record_id,
+                         record.filename, record.offset, record.outlet))
+
+    def digests(self) -> Iterator[DigestRecord]:
+        """Every candidate in digest order: the state's digest b-tree then grows at its
+        right edge instead of by random inserts (a rebuild of 300k articles spent most of
+        its time on those once the table outgrew the page cache)."""
+        for row in self.db.execute("SELECT * FROM digests ORDER BY digest"):
+            yield DigestRecord(*row)
 
     def last_fetches(self) -> Iterator[tuple[str, str, float]]:
         """(outlet, key, latest capture time) of every young article fetched again."""

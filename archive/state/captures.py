@@ -7,13 +7,18 @@ the head of the record itself.  These are the parsers; ``rebuild`` decides what 
 
 from __future__ import annotations
 
+import io
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+
+# what reading a damaged or cut WARC raises (reported as a problem, never fatal)
+WARC_ERRORS = (OSError, EOFError, ValueError, zlib.error, ArchiveLoadFailed)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,30 @@ def skip(stream: BinaryIO, count: int) -> None:
         if not chunk:
             raise EOFError("WARC shorter than its index says")
         count -= len(chunk)
+
+
+def read_heads(raw: BinaryIO, warc_key: str, captures: list[SeenCapture]
+               ) -> Iterator[tuple[SeenCapture, SeenCapture | None]]:
+    """(index capture, the record found at its offset or None) for each capture with an
+    offset and length, in offset order: one pass of seeks (or skips, on a stream)."""
+    captures.sort(key=lambda c: c.offset or 0)
+    position = 0
+    for capture in captures:
+        if capture.offset is None or capture.length is None:
+            continue
+        if getattr(raw, "seekable", lambda: False)():
+            raw.seek(capture.offset)
+        elif capture.offset >= position:
+            skip(raw, capture.offset - position)
+        else:
+            continue
+        chunk = read_exact(raw, capture.length)
+        position = capture.offset + len(chunk)
+        try:
+            found = next(records(io.BytesIO(chunk), warc_key, capture.offset), None)
+        except WARC_ERRORS:
+            found = None
+        yield capture, found
 
 
 def records(stream: BinaryIO, warc_key: str, base: int,

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import sqlite3
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -54,10 +57,26 @@ def rebuild_templates(store: Store, state: Any,
 
 
 def _rebuild_outlet(store: Store, state: Any, outlet: str) -> int:
+    with _LatestPairs() as latest:
+        learnt = _learn_outlet(store, state, outlet, latest)
+        pairs: list[tuple[str, str, str]] = []
+        for record_id, content, source in latest.rows():  # each article's latest version
+            pairs.append((key_of_id(record_id, outlet), content, source))
+            if len(pairs) >= BATCH:
+                remember_sources(state, outlet, pairs)
+                pairs = []
+        remember_sources(state, outlet, pairs)
+    return learnt
+
+
+def _learn_outlet(store: Store, state: Any, outlet: str, latest: _LatestPairs) -> int:
+    """Stores and marks from one pass over the outlet's corpus; ``latest`` gathers the
+    hash pairs on the way."""
     stores: dict[str, TemplateStore] = {}
     unsettled: dict[str, list[tuple[str, int]]] = {}
     learnt = 0
-    for record in _read(store, outlet, all_versions=True):
+    for record in _read(store, outlet, all_versions=True):  # one read of each generation
+        latest.add(record)
         fingerprints = fingerprints_of(record)
         language = record.get("language") or "und"
         version = int(record.get("version") or 1)
@@ -83,17 +102,49 @@ def _rebuild_outlet(store: Store, state: Any, outlet: str) -> int:
         replace_templates(state, store_name(outlet, language), target)
     for language, marks in unsettled.items():
         mark_unsettled(state, store_name(outlet, language), marks)
-    pairs: list[tuple[str, str, str]] = []
-    for record in _read(store, outlet, all_versions=False):  # each article's latest
-        content = record.get("content_sha256")
-        if isinstance(record.get("id"), str) and content:
-            pairs.append((key_of_id(record["id"], outlet), content,
-                          source_sha256(record) or content))
-        if len(pairs) >= BATCH:
-            remember_sources(state, outlet, pairs)
-            pairs = []
-    remember_sources(state, outlet, pairs)
     return learnt
+
+
+class _LatestPairs:
+    """(content hash, source hash) of each article's highest version, kept in a temporary
+    SQLite table as the one pass over the corpus goes (memory does not grow with the
+    number of articles, and no generation is read twice)."""
+
+    def __init__(self) -> None:
+        handle, self.path = tempfile.mkstemp(prefix="newsarchive-latest-", suffix=".sqlite3")
+        os.close(handle)
+        self.db = sqlite3.connect(self.path)
+        self.db.execute("PRAGMA cache_size = -2048")
+        self.db.execute("CREATE TABLE latest (id TEXT PRIMARY KEY, version INTEGER, "
+                        "content TEXT, source TEXT) WITHOUT ROWID")
+        self.batch: list[tuple[str, int, str, str]] = []
+
+    def add(self, record: dict[str, Any]) -> None:
+        content = record.get("content_sha256")
+        if not isinstance(record.get("id"), str) or not content:
+            return
+        self.batch.append((record["id"], int(record.get("version") or 1), content,
+                           source_sha256(record) or content))
+        if len(self.batch) >= BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.db.executemany(
+            "INSERT INTO latest VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "version = excluded.version, content = excluded.content, "
+            "source = excluded.source WHERE excluded.version >= latest.version", self.batch)
+        self.batch = []
+
+    def rows(self) -> Iterator[tuple[str, str, str]]:
+        self._flush()
+        yield from self.db.execute("SELECT id, content, source FROM latest ORDER BY id")
+
+    def __enter__(self) -> _LatestPairs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.close()
+        os.unlink(self.path)
 
 
 def _read(store: Store, outlet: str, all_versions: bool) -> Iterator[dict[str, Any]]:
@@ -103,7 +154,7 @@ def _read(store: Store, outlet: str, all_versions: bool) -> Iterator[dict[str, A
     yield from winners((_lines(store, key) for key in files), all_versions)
 
 
-def _lines(store: Store, key: str) -> Iterator[dict[str, Any]]:
+def _lines(store: Store, key: str) -> Iterator[tuple[dict[str, Any], str]]:
     try:
         with store.open_read(key) as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
             for line in text:
@@ -112,6 +163,6 @@ def _lines(store: Store, key: str) -> Iterator[dict[str, Any]]:
                 except ValueError:
                     continue
                 if isinstance(record, dict):
-                    yield record
+                    yield record, line
     except _DAMAGE:
         return

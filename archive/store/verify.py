@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,9 @@ from archive.store.s3.config import StoreUnreachable, TransientError
 logger = logging.getLogger(__name__)
 
 CHECK_THREADS = 8  # HEADs are latency-bound; a few in flight keep big stores quick
+# a local store is hashed by CPU: more threads than cores only add a buffer each
+LOCAL_THREADS = min(CHECK_THREADS, os.cpu_count() or 1)
+HASH_BUFFER = 1 << 18  # one reused buffer per hash: memory does not follow the store size
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,19 @@ class VerifyResult:
 
 
 def _hash_stream(handle) -> str:
+    """sha256 of a stream, read into one reused buffer (a fresh 1 MB ``bytes`` per read,
+    in several threads, left glibc's per-thread arenas holding tens of MB on big stores)."""
     digest = hashlib.sha256()
     with handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
+        readinto = getattr(handle, "readinto", None)
+        if readinto is None:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+            return digest.hexdigest()
+        buffer = bytearray(HASH_BUFFER)
+        view = memoryview(buffer)
+        while count := readinto(buffer):
+            digest.update(view[:count])
     return digest.hexdigest()
 
 
@@ -102,7 +115,7 @@ def _check_local(store: LocalStore, entry: ManifestEntry, deep: bool) -> Problem
     # quick: a file written since it was published (its mtime moved) is hashed again
     touched = entry.mtime_ns is not None and stat.st_mtime_ns != entry.mtime_ns
     if deep or touched:
-        actual = _hash_stream(open(path, "rb"))
+        actual = _hash_stream(open(path, "rb", buffering=0))
         if actual != entry.sha256:
             return Problem(entry.key, "corrupt", f"content sha256 {actual}, manifest says "
                            f"{entry.sha256}", entry.manifest)
@@ -161,7 +174,8 @@ def verify_store(store, deep: bool = False,
         except (StoreError, OSError) as exc:
             return Problem(entry.key, "error", str(exc), entry.manifest)
 
-    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
+    threads = LOCAL_THREADS if isinstance(store, LocalStore) else CHECK_THREADS
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         for entry, problem in zip(entries.values(), pool.map(run, entries.values()),
                                   strict=True):
             result.checked += 1

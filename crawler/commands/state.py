@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_rebuild(args: argparse.Namespace) -> int:
     from archive.state import open_state
     from archive.state.base import default_state_path
-    from archive.state.rebuild import rebuild_state
+    from archive.state.rebuild import REBUILD_CACHE_MB, rebuild_state
     from crawler.outlets import registered_outlets, resolve_outlet
 
     try:
@@ -76,7 +76,7 @@ def run_rebuild(args: argparse.Namespace) -> int:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         elif "://" not in location:
             Path(location).parent.mkdir(parents=True, exist_ok=True)
-        state = open_state(location)
+        state = open_state(location, cache_mb=REBUILD_CACHE_MB)
         try:
             busy = live_shared_crawls(state)
             if busy:
