@@ -221,9 +221,10 @@ def main() -> int:
     parser.add_argument(
         "--reextract-sizes", default="2000,20000",
         help="store sizes for reextract, smaller than --sizes because reextract runs the "
-             "extractor on every page (about 4 ms of CPU each on the generated pages): "
-             "300k pages would take 20+ minutes on 2 cores, and the question -- does "
-             "memory stay flat -- is answered at 10x the smallest size ('' for none)")
+             "extractor on every page (about 3.3 ms of CPU each on the generated pages): "
+             "300k pages is ~1000 s of CPU, 8+ minutes on 2 idle cores, while the question "
+             "-- does memory stay flat -- is answered at 10x the smallest size "
+             "('' for none)")
     parser.add_argument("--reextract-workers", type=int, default=2,
                         help="reextract's worker processes (fixed so that runs compare)")
     args = parser.parse_args()
