@@ -263,9 +263,11 @@ def main() -> int:
 
 def report(results: dict[str, dict[int, tuple[float, int, int, int, float]]],
            sizes: list[int], reextract_sizes: list[int]) -> None:
-    print("\nwall time and peak RSS (largest process / process tree), ratio largest/smallest")
-    print("command        " + "".join(f"{s:>26}" for s in sizes)
-          + "  RSS ratio  tree ratio  ms/article")
+    if set(results) - {"reextract"}:
+        print("\nwall time and peak RSS (largest process / process tree), ratio "
+              "largest/smallest")
+        print("command        " + "".join(f"{s:>26}" for s in sizes)
+              + "  RSS ratio  tree ratio  ms/article")
     for name, by_size in results.items():
         if name == "reextract":
             continue
