@@ -11,7 +11,11 @@ size:
 
     state rebuild, verify --deep, corpus export (parquet), wacz
 
+and, on separate (smaller) stores, ``reextract`` with its CPU time (the child and its
+worker processes, from ``wait4``) and pages per second:
+
     python bench/store_scale.py [--sizes 10000,100000,300000] [--keep DIR] [--skip wacz]
+                                [--reextract-sizes 2000,20000] [--reextract-workers 2]
 
 Target: peak RSS at the largest size within 1.2x of the smallest; time linear.
 """
@@ -138,9 +142,10 @@ def _tree_rss_kb(pid: int) -> int:
     return total
 
 
-def measure(args: list[str], cwd: Path) -> tuple[float, int, int, int]:
+def measure(args: list[str], cwd: Path) -> tuple[float, int, int, int, float]:
     """(wall seconds, peak RSS in KB of the largest process, peak RSS in KB of the process
-    tree sampled every 50 ms, exit status) of the CLI with ``args``."""
+    tree sampled every 50 ms, exit status, CPU seconds of the child and the descendants it
+    waited for) of the CLI with ``args``."""
     began = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -153,7 +158,7 @@ def measure(args: list[str], cwd: Path) -> tuple[float, int, int, int]:
         time.sleep(0.05)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return time.monotonic() - began, usage.ru_maxrss, max(tree, usage.ru_maxrss), \
-        proc.returncode
+        proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def commands(store: Path, work: Path) -> dict[str, list[str]]:
@@ -169,43 +174,103 @@ def commands(store: Path, work: Path) -> dict[str, list[str]]:
     }
 
 
+def reextract_args(store: Path, work: Path, workers: int) -> list[str]:
+    return ["reextract", "--store", str(store), "--outlet", str(store / "bench.yaml"),
+            "--workers", str(workers), "--state", str(work / "templates.sqlite3")]
+
+
+def ensure_store(base: Path, size: int) -> tuple[Path, Path]:
+    """The generated store of ``size`` articles under ``base`` (made if missing) and an
+    empty work directory for the commands' outputs."""
+    store, work = base / f"store-{size}", base / f"work-{size}"
+    if not store.exists():
+        began = time.monotonic()
+        generate(store, size)
+        megabytes = sum(p.stat().st_size for p in store.rglob("*") if p.is_file()) / 1e6
+        print(f"generated {size} articles in {time.monotonic() - began:.1f} s "
+              f"({megabytes:.0f} MB)", flush=True)
+    work.mkdir(parents=True, exist_ok=True)
+    for output in work.iterdir():  # each command starts from nothing
+        if output.is_file():
+            output.unlink()
+    return store, work
+
+
+def measure_reextract(base: Path, size: int, workers: int) -> tuple[float, int, int, int,
+                                                                       float]:
+    """``reextract`` on the store of ``size`` articles; the generation it writes (corpus
+    file and run report) is removed afterwards, so a kept store stays as generated."""
+    store, work = ensure_store(base, size)
+    before = {p for p in store.rglob("*") if p.is_file()}
+    try:
+        return measure(reextract_args(store, work, workers), ROOT)
+    finally:
+        for path in store.rglob("*"):
+            if path.is_file() and path not in before:
+                path.unlink()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10000,100000,300000")
+    parser.add_argument("--sizes", default="10000,100000,300000",
+                        help="store sizes for the other commands ('' for none)")
     parser.add_argument("--keep", metavar="DIR", help="keep the generated stores here")
-    parser.add_argument("--skip", action="append", default=[], help="a command to skip")
+    parser.add_argument("--skip", action="append", default=[],
+                        help="a command to skip ('reextract' included)")
+    parser.add_argument(
+        "--reextract-sizes", default="2000,20000",
+        help="store sizes for reextract, smaller than --sizes because reextract runs the "
+             "extractor on every page (about 3.3 ms of CPU each on the generated pages): "
+             "300k pages is ~1000 s of CPU, 8+ minutes on 2 idle cores, while the question "
+             "-- does memory stay flat -- is answered at 10x the smallest size "
+             "('' for none)")
+    parser.add_argument("--reextract-workers", type=int, default=2,
+                        help="reextract's worker processes (fixed so that runs compare)")
     args = parser.parse_args()
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="store-scale-"))
-    results: dict[str, dict[int, tuple[float, int, int, int]]] = {}
-    sizes = [int(size) for size in args.sizes.split(",")]
+    results: dict[str, dict[int, tuple[float, int, int, int, float]]] = {}
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    reextract_sizes = [int(size) for size in args.reextract_sizes.split(",") if size]
+    if "reextract" in args.skip:
+        reextract_sizes = []
     try:
         for size in sizes:
-            store, work = base / f"store-{size}", base / f"work-{size}"
-            if not store.exists():
-                began = time.monotonic()
-                generate(store, size)
-                megabytes = sum(p.stat().st_size for p in store.rglob("*") if p.is_file()) / 1e6
-                print(f"generated {size} articles in {time.monotonic() - began:.1f} s "
-                      f"({megabytes:.0f} MB)", flush=True)
-            work.mkdir(parents=True, exist_ok=True)
+            store, work = ensure_store(base, size)
             for name, argv in commands(store, work).items():
                 if name in args.skip:
                     continue
                 for output in work.iterdir():  # each command starts from nothing
                     if output.is_file():
                         output.unlink()
-                wall, rss, tree, code = measure(argv, ROOT)
-                results.setdefault(name, {})[size] = (wall, rss, tree, code)
+                wall, rss, tree, code, cpu = measure(argv, ROOT)
+                results.setdefault(name, {})[size] = (wall, rss, tree, code, cpu)
                 print(f"{size:>8} {name:<14} {wall:8.1f} s {rss / 1024:8.1f} MB peak RSS "
                       f"{tree / 1024:8.1f} MB process tree exit {code}", flush=True)
+        for size in reextract_sizes:
+            wall, rss, tree, code, cpu = measure_reextract(base, size,
+                                                           args.reextract_workers)
+            results.setdefault("reextract", {})[size] = (wall, rss, tree, code, cpu)
+            print(f"{size:>8} {'reextract':<14} {wall:8.1f} s {cpu:8.1f} s CPU "
+                  f"{rss / 1024:8.1f} MB peak RSS {tree / 1024:8.1f} MB process tree "
+                  f"exit {code}", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(base, ignore_errors=True)
-    print("\nwall time and peak RSS (largest process / process tree), ratio largest/smallest")
-    print("command        " + "".join(f"{s:>26}" for s in sizes)
-          + "  RSS ratio  tree ratio  ms/article")
+    report(results, sizes, reextract_sizes)
+    return 0
+
+
+def report(results: dict[str, dict[int, tuple[float, int, int, int, float]]],
+           sizes: list[int], reextract_sizes: list[int]) -> None:
+    if set(results) - {"reextract"}:
+        print("\nwall time and peak RSS (largest process / process tree), ratio "
+              "largest/smallest")
+        print("command        " + "".join(f"{s:>26}" for s in sizes)
+              + "  RSS ratio  tree ratio  ms/article")
     for name, by_size in results.items():
+        if name == "reextract":
+            continue
         cells = "".join(f"{by_size[s][0]:7.1f} s {by_size[s][1] / 1024:5.0f}/"
                         f"{by_size[s][2] / 1024:5.0f} MB" if s in by_size else " " * 26
                         for s in sizes)
@@ -213,7 +278,19 @@ def main() -> int:
         per = " / ".join(f"{by_size[s][0] / s * 1e3:.3f}" for s in sizes if s in by_size)
         print(f"{name:<14} {cells}  {large[1] / small[1]:8.2f}x  {large[2] / small[2]:9.2f}x"
               f"  {per}")
-    return 0
+    by_size = results.get("reextract")
+    if not by_size:
+        return
+    print("\nreextract: wall, CPU (all processes), peak RSS largest process / tree, "
+          "pages/s (wall), CPU ms/page")
+    for size in reextract_sizes:
+        wall, rss, tree, code, cpu = by_size[size]
+        print(f"{size:>8} {wall:8.1f} s {cpu:8.1f} s CPU {rss / 1024:6.0f} / "
+              f"{tree / 1024:6.0f} MB {size / wall:8.1f} pages/s {cpu / size * 1e3:7.2f} "
+              f"ms CPU/page exit {code}")
+    small, large = by_size[min(by_size)], by_size[max(by_size)]
+    print(f"RSS ratio largest/smallest: {large[1] / small[1]:.2f}x largest process, "
+          f"{large[2] / small[2]:.2f}x tree")
 
 
 if __name__ == "__main__":

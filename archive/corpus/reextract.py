@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.corpus.records import CorpusWriter, corpus_files, encode_record, read
-from archive.corpus.spill import ReextractSpill
+from archive.corpus.spill import ReextractSpill, warc_chunks
 from archive.corpus.templating import Persistence, StagedTemplates, learn_fields, stamp
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig, OutletConfigError
@@ -407,21 +407,24 @@ def _run_tasks(pool: ProcessPoolExecutor, workers: int, copies: LocalCopy,
                 if remaining[key] == 0:
                     copies.discard(key)
 
-    for key in sorted(by_warc):
-        items = sorted(by_warc[key], key=lambda i: int(i.get("_read_from", i["warc"])["offset"]))
+    for key in sorted(by_warc):  # one WARC's items streamed chunk by chunk (flat memory)
         try:
             path = str(copies.path(key))
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"{key}: no such WARC in the store")
         except OSError as exc:
-            for item in items:
+            for item in (i for chunk in warc_chunks(by_warc, key, 256) for i in chunk):
                 accept("missing_warc", {**_who(item), "error": str(exc)})
             continue
-        for start in range(0, len(items), chunk_records):
+        remaining[key] += 1  # held while chunks are queued: no discard between two of them
+        for chunk in warc_chunks(by_warc, key, chunk_records):
             drain(limit - 1)
-            future = pool.submit(_extract_chunk, path, items[start:start + chunk_records])
+            future = pool.submit(_extract_chunk, path, chunk)
             in_flight[future] = key
             remaining[key] += 1
+        remaining[key] -= 1
+        if remaining[key] == 0:
+            copies.discard(key)
     drain(0)
     return revisits
 
