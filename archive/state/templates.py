@@ -150,16 +150,25 @@ def _sqlite(state: Any) -> Any:
 
 def mark_unsettled(state: Any, outlet: str, records: list[tuple[str, int]]) -> None:
     """Remember records cleaned by a store that may still learn (``TemplatePass``)."""
+    _change_marks(state, outlet, records, add=True)
+
+
+def _change_marks(state: Any, outlet: str, records: list[tuple[str, int]], add: bool
+                  ) -> None:
+    """Add or remove the unsettled marks of ``records`` ((id, version) pairs)."""
     state = _backend(state)
     if not records or state is None:
         return
     if _is_redis(state):
-        state.client.sadd(_redis_key(state, outlet) + "u", *(f"{v}\t{i}" for i, v in records))
+        change = state.client.sadd if add else state.client.srem
+        change(_redis_key(state, outlet) + "u", *(f"{v}\t{i}" for i, v in records))
     elif _sqlite(state) is not None:
+        statement = ("INSERT OR IGNORE INTO extract_template_unsettled VALUES (?, ?, ?)"
+                     if add else "DELETE FROM extract_template_unsettled WHERE outlet = ? "
+                     "AND id = ? AND version = ?")
         with state._lock:
             state._db.execute(_UNSETTLED)
-            state._db.executemany("INSERT OR IGNORE INTO extract_template_unsettled VALUES "
-                                  "(?, ?, ?)", [(outlet, i, int(v)) for i, v in records])
+            state._db.executemany(statement, [(outlet, i, int(v)) for i, v in records])
 
 
 def unsettled_records(state: Any, outlet: str) -> list[tuple[str, int]]:
@@ -179,17 +188,7 @@ def unsettled_records(state: Any, outlet: str) -> list[tuple[str, int]]:
 
 def settle(state: Any, outlet: str, records: list[tuple[str, int]]) -> None:
     """Forget the marks of records a settled store cleaned."""
-    state = _backend(state)
-    if not records or state is None:
-        return
-    if _is_redis(state):
-        state.client.srem(_redis_key(state, outlet) + "u", *(f"{v}\t{i}" for i, v in records))
-    elif _sqlite(state) is not None:
-        with state._lock:
-            state._db.execute(_UNSETTLED)
-            state._db.executemany("DELETE FROM extract_template_unsettled WHERE outlet = ? "
-                                  "AND id = ? AND version = ?",
-                                  [(outlet, i, int(v)) for i, v in records])
+    _change_marks(state, outlet, records, add=False)
 
 
 def clear_templates(state: Any, outlet: str) -> None:
