@@ -209,11 +209,7 @@ class DeferredState:
             self._validators.clear()
 
     def clear(self) -> None:
-        with self._lock:
-            self._articles.clear()
-            self._checked.clear()
-            self._digests.clear()
-            self._validators.clear()
+        self.discard()
         self.inner.clear()
 
     def close(self) -> None:
