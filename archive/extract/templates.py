@@ -29,6 +29,7 @@ from typing import Any
 
 from archive.extract.blocks import Block, key_of
 from archive.extract.dates import MONTHS
+from archive.extract.pageids import PageIds
 
 MIN_PAGES = 4  # a fingerprint seen on fewer pages is never template
 SHARE = 0.3  # ...nor one seen on a smaller share of the outlet's pages
@@ -132,7 +133,7 @@ class TemplateStore:
 
     pages: int = 0
     seen: dict[str, Seen] = field(default_factory=dict)
-    page_ids: set[str] = field(default_factory=set)  # learn each article once
+    page_ids: PageIds = field(default_factory=PageIds)  # learn each article once
     pending: list[tuple[str, dict[str, list[str]], str | None, str | None]] = field(
         default_factory=list)
 
@@ -170,12 +171,12 @@ class TemplateStore:
     def compact(self, max_entries: int = MAX_ENTRIES, max_ids: int = MAX_IDS) -> None:
         """Bound the store: most fingerprints are content seen once, and stay so.  Beyond
         ``max_entries`` those seen on a single page are forgotten (a template recurs long
-        before the next compaction); beyond ``max_ids`` the oldest half of the page ids goes
+        before the next compaction); beyond ``max_ids`` half of the page ids goes
         (a page learnt again counts in one section only, which no template rule accepts)."""
         if len(self.seen) > max_entries:
             self.seen = {fp: s for fp, s in self.seen.items() if s.pages > 1}
         if len(self.page_ids) > max_ids:
-            self.page_ids = set(sorted(self.page_ids)[len(self.page_ids) // 2:])
+            self.page_ids.keep_half()
 
     def is_template(self, fp: str | None) -> bool:
         entry = self.seen.get(fp) if fp else None
@@ -187,13 +188,15 @@ class TemplateStore:
         return sorted(fp for fp in self.seen if self.is_template(fp))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"pages": self.pages, "page_ids": sorted(self.page_ids),
+        return {"pages": self.pages, "page_digests": self.page_ids.to_text(),
                 "seen": {fp: [s.pages, sorted(s.sections), sorted(s.days), s.anchors]
                          for fp, s in self.seen.items()}}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TemplateStore:
-        return cls(pages=int(data.get("pages", 0)), page_ids=set(data.get("page_ids", [])),
+        page_ids = (PageIds.from_text(data["page_digests"]) if "page_digests" in data
+                    else PageIds.from_ids(data.get("page_ids", [])))  # saved before 8-byte ids
+        return cls(pages=int(data.get("pages", 0)), page_ids=page_ids,
                    seen={fp: Seen(v[0], set(v[1]), set(v[2]), dict(v[3]) if len(v) > 3 else {})
                          for fp, v in (data.get("seen") or {}).items()})
 
