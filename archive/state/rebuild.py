@@ -2,8 +2,10 @@
 
 ``newsarchive state rebuild`` calls ``rebuild_state``.  It reads
 
-1. the corpus (``corpus/**/*.jsonl.gz``): every article version -> archived keys,
-   versions, content hashes, first/last capture times, publication dates;
+1. the corpus (``corpus/**/*.jsonl.gz``, each generation read once, newest winning:
+   ``archive.state.rebuild_corpus``): every article version -> archived keys, versions,
+   content hashes, first/last capture times, publication dates, and the template side
+   (stores, unsettled marks, source hashes: ``archive.state.rebuild_templates``);
 2. the CDXJ indexes under ``indexes/`` when present (cdxj-indexer format), else the
    WARCs themselves (``warc/**/*.warc.gz``): every response record -> the first capture
    of its payload digest (earliest date wins); every later fetch of a young article's
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from archive.outlet.config import OutletConfig
-from archive.outlet.urls import article_key, key_of_id
+from archive.outlet.urls import article_key
 from archive.state.aliases import AliasIndex
 from archive.state.base import ArticleRecord, DigestRecord, StateStore
 from archive.state.captures import (
@@ -41,7 +42,7 @@ from archive.state.captures import (
     read_heads,
     records,
 )
-from archive.state.rebuild_templates import rebuild_templates
+from archive.state.rebuild_corpus import CorpusPass, outlet_of
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store
 
@@ -90,12 +91,6 @@ class RebuildResult:
                 f"{self.seconds:.1f} s")
 
 
-def _outlet_of(key: str) -> str:
-    """``warc/<outlet>/...`` or ``corpus/<outlet>/...`` -> outlet."""
-    parts = key.split("/")
-    return parts[1] if len(parts) > 2 else ""
-
-
 class _Rebuild:
     def __init__(self, store: Store, state: StateStore, outlets: set[str] | None,
                  validator_urls: set[str], window_start: datetime,
@@ -121,72 +116,11 @@ class _Rebuild:
     def problem(self, message: str) -> None:
         self.result.problems.append(message)
 
-    # ---- corpus ------------------------------------------------------------------------
-
-    def read_corpus(self) -> None:
-        for key in self.store.list_keys("corpus/"):
-            if not key.endswith((".jsonl.gz", ".jsonl")) or not self.wanted(_outlet_of(key)):
-                continue
-            self.result.corpus_files += 1
-            self.progress(f"corpus {key}")
-            by_outlet: dict[str, list[ArticleRecord]] = {}
-            for record in self._corpusrecords(key):
-                outlet = str(record.get("outlet") or _outlet_of(key))
-                article = self._article(record, outlet, key)
-                if article is not None and self.wanted(outlet):
-                    by_outlet.setdefault(outlet, []).append(article)
-                    if len(by_outlet[outlet]) >= 5000:
-                        self.state.record_articles(outlet, by_outlet.pop(outlet))
-            for outlet, articles in by_outlet.items():
-                self.state.record_articles(outlet, articles)
-
-    def _corpusrecords(self, key: str) -> Iterator[dict]:
-        try:
-            with self.store.open_read(key) as raw:
-                stream = gzip.open(raw, "rt", encoding="utf-8") if key.endswith(".gz") else \
-                    io.TextIOWrapper(raw, encoding="utf-8")
-                for number, line in enumerate(stream, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        self.problem(f"{key}:{number}: not JSON")
-                        continue
-                    if isinstance(record, dict):
-                        self.result.corpus_records += 1
-                        yield record
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            self.problem(f"{key}: unreadable corpus file ({exc})")
-
-    def _article(self, record: dict, outlet: str, where: str) -> ArticleRecord | None:
-        rid, url = record.get("id"), record.get("url")
-        fetched = parse_datetime(record.get("fetched_at"))
-        sha = record.get("content_sha256")
-        if not (isinstance(rid, str) and isinstance(url, str) and fetched and sha):
-            self.problem(f"{where}: record {rid!r} lacks id/url/fetched_at/content_sha256")
-            return None
-        key = key_of_id(rid, outlet)
-        try:
-            version = int(record.get("version") or 1)
-        except (TypeError, ValueError):
-            version = 1
-        published = record.get("published")
-        if fetched >= self.window_start:
-            for address in {url, record.get("canonical_url")}:
-                if isinstance(address, str) and address:
-                    self.index.young_article(address, outlet, key)
-        article = ArticleRecord(key, url, str(sha), version, fetched,
-                                published if isinstance(published, str) else None)
-        pointer = record.get("warc") if isinstance(record.get("warc"), dict) else {}
-        self.index.article(outlet, article, pointer.get("payload_digest"))
-        return article
-
     # ---- captures: indexes first, then the WARCs no index covers ----------------------
 
     def read_captures(self) -> None:
         warc_keys = [k for k in self.store.list_keys("warc/")
-                     if k.endswith(WARC_SUFFIXES) and self.wanted(_outlet_of(k))]
+                     if k.endswith(WARC_SUFFIXES) and self.wanted(outlet_of(k))]
         by_name: dict[str, str] = {}
         for key in warc_keys:
             by_name.setdefault(key.rsplit("/", 1)[-1], key)
@@ -283,10 +217,10 @@ class _Rebuild:
                 and not capture.truncated and capture.status == "200":
             self.index.digest(DigestRecord(capture.digest, capture.url, capture.date,
                                            capture.record_id, capture.warc_key,
-                                           capture.offset, _outlet_of(capture.warc_key)))
+                                           capture.offset, outlet_of(capture.warc_key)))
             self.result.captures += 1
         self.index.fetch(capture.url, when.timestamp())
-        config = self.configs.get(_outlet_of(capture.warc_key))
+        config = self.configs.get(outlet_of(capture.warc_key))
         is_article = config is not None and config.is_article_url(capture.url)
         if is_article and capture.status.startswith("3"):
             if capture.location:
@@ -422,14 +356,15 @@ def rebuild_state(store: Store, state: StateStore, *, outlets: Iterable[str] | N
                    set(validator_urls), now - recheck_window, progress,
                    {config.name: config for config in configs})
     try:
-        job.read_corpus()
+        # article rows, template stores, source hashes: one read of each generation
+        CorpusPass(store, state, job.index, job.result, job.wanted, job.window_start,
+                   job.progress).run()
         job.read_captures()
         job.finish()
-        rebuild_templates(store, state, job.wanted)  # template stores, source hashes
     finally:
         job.close()
     result = job.result
-    seen_outlets = {_outlet_of(k) for k in store.list_keys("corpus/")}
+    seen_outlets = {outlet_of(k) for k in store.list_keys("corpus/")}
     for outlet in sorted(o for o in seen_outlets if o and job.wanted(o)):
         result.articles[outlet] = state.count_articles(outlet)
     result.digests = state.count_digests()

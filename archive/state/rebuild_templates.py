@@ -12,22 +12,20 @@ fingerprints of its paragraphs (``extractor.options.fingerprints``), so
   under ``SETTLED_PAGES``) are marked again, so the next run cleans them as it would have.
 
 Records from before fingerprints were kept teach nothing; ``reextract`` re-learns from the
-WARCs.  Memory: the stores (bounded by their compaction) and one batch of rows.
+WARCs.  ``state rebuild``'s corpus pass (``archive.state.rebuild_corpus``) hands every
+winning record to an ``OutletTemplates`` as it restores the article rows, so each corpus
+generation is read once for both.  Memory: the stores (bounded by their compaction), one
+batch of rows, and the latest hash pairs in a temporary SQLite file.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import sqlite3
 import tempfile
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from archive.corpus.generations import winners
-from archive.corpus.records import corpus_files
 from archive.corpus.templating import (
     SETTLED_PAGES,
     fingerprints_of,
@@ -38,71 +36,73 @@ from archive.extract.templates import TemplateStore, learn_record
 from archive.outlet.urls import key_of_id
 from archive.state.source_hashes import remember_sources
 from archive.state.templates import mark_unsettled, replace_templates
-from archive.store.base import Store
 
 BATCH = 5000
 COMPACT_EVERY = 5000
-_DAMAGE = (OSError, EOFError, ValueError, zlib.error)  # the corpus read reports them
 
 
-def rebuild_templates(store: Store, state: Any,
-                      wanted: Callable[[str], bool] = lambda outlet: True) -> int:
-    """Restore the template stores, source hashes and unsettled marks of every outlet
-    ``wanted`` has in the store's corpus; returns the pages learnt."""
-    learnt = 0
-    for outlet in sorted({f.outlet for f in corpus_files(store)}):
-        if wanted(outlet):
-            learnt += _rebuild_outlet(store, state, outlet)
-    return learnt
+class OutletTemplates:
+    """The template side of one outlet's state, restored from its corpus records (every
+    version, newest generation winning: ``archive.corpus.generations.winners``) handed
+    over one by one; ``finish`` stores it.  A context manager: the temporary file of the
+    latest hash pairs goes on exit."""
 
+    def __init__(self, state: Any, outlet: str):
+        self.state, self.outlet = state, outlet
+        self.stores: dict[str, TemplateStore] = {}
+        self.unsettled: dict[str, list[tuple[str, int]]] = {}
+        self.latest = _LatestPairs()
+        self.learnt = 0
 
-def _rebuild_outlet(store: Store, state: Any, outlet: str) -> int:
-    with _LatestPairs() as latest:
-        learnt = _learn_outlet(store, state, outlet, latest)
-        pairs: list[tuple[str, str, str]] = []
-        for record_id, content, source in latest.rows():  # each article's latest version
-            pairs.append((key_of_id(record_id, outlet), content, source))
-            if len(pairs) >= BATCH:
-                remember_sources(state, outlet, pairs)
-                pairs = []
-        remember_sources(state, outlet, pairs)
-    return learnt
-
-
-def _learn_outlet(store: Store, state: Any, outlet: str, latest: _LatestPairs) -> int:
-    """Stores and marks from one pass over the outlet's corpus; ``latest`` gathers the
-    hash pairs on the way."""
-    stores: dict[str, TemplateStore] = {}
-    unsettled: dict[str, list[tuple[str, int]]] = {}
-    learnt = 0
-    for record in _read(store, outlet, all_versions=True):  # one read of each generation
-        latest.add(record)
+    def add(self, record: dict[str, Any]) -> None:
+        if not isinstance(record.get("id"), str):
+            return
+        self.latest.add(record)
         fingerprints = fingerprints_of(record)
         language = record.get("language") or "und"
-        version = int(record.get("version") or 1)
+        try:
+            version = int(record.get("version") or 1)
+        except (TypeError, ValueError):
+            return  # the article rows report nothing for it either: nothing to learn
         options = (record.get("extractor") or {}).get("options") or {}
         pages = options.get("template_pages")
-        if isinstance(pages, int) and pages < SETTLED_PAGES and isinstance(record.get("id"),
-                                                                          str):
-            marks = unsettled.setdefault(language, [])
+        if isinstance(pages, int) and pages < SETTLED_PAGES:
+            marks = self.unsettled.setdefault(language, [])
             marks.append((record["id"], version))
             if len(marks) >= BATCH:
-                mark_unsettled(state, store_name(outlet, language), marks)
+                mark_unsettled(self.state, store_name(self.outlet, language), marks)
                 marks.clear()
-        if not fingerprints or version != 1 or not isinstance(record.get("id"), str):
-            continue
-        target = stores.setdefault(language, TemplateStore())
+        if not fingerprints or version != 1:
+            return  # a store learns each article once: from the version the crawl learnt
+        target = self.stores.setdefault(language, TemplateStore())
         if learn_record(target, record, fingerprints):
-            learnt += 1
+            self.learnt += 1
             target.pending = []
             if target.pages % COMPACT_EVERY == 0:
                 target.compact()
-    for language, target in stores.items():
-        target.compact()
-        replace_templates(state, store_name(outlet, language), target)
-    for language, marks in unsettled.items():
-        mark_unsettled(state, store_name(outlet, language), marks)
-    return learnt
+
+    def finish(self) -> int:
+        """Store the template stores, unsettled marks and source hash pairs; returns the
+        pages learnt."""
+        for language, target in self.stores.items():
+            target.compact()
+            replace_templates(self.state, store_name(self.outlet, language), target)
+        for language, marks in self.unsettled.items():
+            mark_unsettled(self.state, store_name(self.outlet, language), marks)
+        pairs: list[tuple[str, str, str]] = []
+        for record_id, content, source in self.latest.rows():  # each article's latest
+            pairs.append((key_of_id(record_id, self.outlet), content, source))
+            if len(pairs) >= BATCH:
+                remember_sources(self.state, self.outlet, pairs)
+                pairs = []
+        remember_sources(self.state, self.outlet, pairs)
+        return self.learnt
+
+    def __enter__(self) -> OutletTemplates:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.latest.close()
 
 
 class _LatestPairs:
@@ -139,30 +139,6 @@ class _LatestPairs:
         self._flush()
         yield from self.db.execute("SELECT id, content, source FROM latest ORDER BY id")
 
-    def __enter__(self) -> _LatestPairs:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def close(self) -> None:
         self.db.close()
         os.unlink(self.path)
-
-
-def _read(store: Store, outlet: str, all_versions: bool) -> Iterator[dict[str, Any]]:
-    """The outlet's corpus records, newest generation winning, past damage: a bad line or
-    a truncated file costs what it holds (``rebuild_state`` reports it), not the rest."""
-    files = [f.key for f in corpus_files(store, outlet)]
-    yield from winners((_lines(store, key) for key in files), all_versions)
-
-
-def _lines(store: Store, key: str) -> Iterator[tuple[dict[str, Any], str]]:
-    try:
-        with store.open_read(key) as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
-            for line in text:
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict):
-                    yield record, line
-    except _DAMAGE:
-        return
