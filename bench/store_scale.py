@@ -5,8 +5,8 @@ Generates synthetic stores directly (no crawl): WARCs written by ``archive.warc.
 for the state rebuild -- and one feed per run)
 and one corpus file per crawl run of 50,000 articles, with run reports as manifests.
 Then runs each store command as the CLI in a child process and prints its wall time, the
-child's peak RSS (``wait4``: the largest single process) and the peak of the summed RSS of
-the process tree (sampled every 50 ms; wacz merges its index in a second process), per
+peak RSS of its largest process (``VmHWM``) and the peak of the summed RSS of the process
+tree (both sampled every 20 ms; wacz merges its index in a second process), per
 size:
 
     state rebuild, verify --deep, corpus export (parquet), wacz
@@ -123,10 +123,13 @@ def generate(root: Path, articles: int) -> None:
         write_report(report, root / report_key("bench", run_id))
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident KB of ``pid`` and all its descendants now (wacz runs its index merge in a
-    second process; ``wait4``'s peak is the largest single process, not the sum)."""
-    total, todo = 0, [pid]
+def _sample_kb(pid: int) -> tuple[int, int]:
+    """(resident KB of ``pid`` and all its descendants now, the largest peak resident KB
+    of any of them so far).  wacz runs its index merge in a second process, so the tree's
+    sum is sampled; the peak is each process's ``VmHWM``, which ``exec`` resets -- unlike
+    ``wait4``'s ``ru_maxrss``, which also counts the pages the child shared with this
+    (large, store-generating) process before its ``exec``."""
+    total, largest, todo = 0, 0, [pid]
     while todo:
         current = todo.pop()
         try:
@@ -134,30 +137,34 @@ def _tree_rss_kb(pid: int) -> int:
                 for line in status:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1])
+                    elif line.startswith("VmHWM:"):
+                        largest = max(largest, int(line.split()[1]))
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
                     todo.extend(int(kid) for kid in kids.read().split())
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
-    return total
+    return total, largest
 
 
 def measure(args: list[str], cwd: Path) -> tuple[float, int, int, int, float]:
     """(wall seconds, peak RSS in KB of the largest process, peak RSS in KB of the process
-    tree sampled every 50 ms, exit status, CPU seconds of the child and the descendants it
-    waited for) of the CLI with ``args``."""
+    tree, both sampled every 20 ms, exit status, CPU seconds of the child and the
+    descendants it waited for) of the CLI with ``args``."""
     began = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    tree = 0
+    tree = largest = 0
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        tree = max(tree, _tree_rss_kb(proc.pid))
-        time.sleep(0.05)
+        now, peak = _sample_kb(proc.pid)
+        tree, largest = max(tree, now), max(largest, peak)
+        time.sleep(0.02)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.monotonic() - began, usage.ru_maxrss, max(tree, usage.ru_maxrss), \
+    largest = largest or usage.ru_maxrss  # exited before the first sample
+    return time.monotonic() - began, largest, max(tree, largest), \
         proc.returncode, usage.ru_utime + usage.ru_stime
 
 

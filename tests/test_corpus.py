@@ -128,3 +128,40 @@ def test_merged_index_lines_across_read_ahead_boundaries(tmp_path: Path):
         path.write_text("!meta 0\n" + "".join(content), encoding="utf-8")
     assert sum(len("".join(c)) for c in halves.values()) > 4 * MERGE_CHUNK
     assert list(merged_lines(store, list(halves))) == sorted(lines)
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_generations_prepared_by_children_resolve_as_the_reader_does(tmp_path: Path,
+                                                                     processes):
+    """Issue 19: the WACZ reads each corpus file in a child process and merges the
+    generations in SQL; the winners -- newest generation per (id, version), a record
+    written twice in one file counting once, corpus order -- must be the reader's."""
+    from archive.replay.pagesource import corpus_pages, page_entry
+
+    sample = build_sample_archive(tmp_path / "store")
+    run_id = "20260601T000000Z-dddddd"  # a re-extraction that rewrites article 2 twice
+    writer = CorpusWriter(sample.store.spool_dir, "sample", run_id,
+                          datetime(2026, 6, 1, tzinfo=UTC))
+    for text in ("First re-extraction.", "Second re-extraction."):
+        writer.write(make_record("sample", sample.captures[2], run_id=run_id, seed=2,
+                                 text=text))
+    writer.close()
+    work = tmp_path / "work"
+    work.mkdir()
+    pages = list(corpus_pages(sample.store, "sample", work, processes))
+    expected = [page_entry(r) for r in read(sample.store, outlet="sample",
+                                            all_versions=True)]
+    assert pages == expected and len(pages) == 5
+    texts = {json.loads(body)["id"]: json.loads(body)["text"] for _, body in pages}
+    assert texts["sample:2"] == "Second re-extraction."
+    assert list(work.iterdir()) == []  # the generation files are gone
+
+
+def test_a_broken_corpus_file_fails_the_children_with_its_error(tmp_path: Path):
+    from archive.replay.pagesource import corpus_pages
+
+    sample = build_sample_archive(tmp_path / "store")
+    broken = sample.store.path_for(corpus_files(sample.store)[0].key)
+    broken.write_bytes(b"not gzip at all")
+    with pytest.raises(RuntimeError, match="reading the corpus for the package failed"):
+        list(corpus_pages(sample.store, "sample", tmp_path, processes=2))

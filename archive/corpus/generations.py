@@ -33,6 +33,14 @@ ON CONFLICT (id, version) DO UPDATE SET rank = excluded.rank, pos = excluded.pos
 _BATCH = 2000
 
 
+def _winning(all_versions: bool) -> str:
+    """The query of the winners' payloads, in file order (every version or the highest)."""
+    if all_versions:
+        return "SELECT data FROM recs ORDER BY pos"
+    return ("SELECT r.data FROM recs r JOIN (SELECT id, MAX(version) AS top FROM recs "
+            "GROUP BY id) m ON m.id = r.id AND m.top = r.version ORDER BY r.pos")
+
+
 def identity(record: dict[str, Any]) -> tuple[str, int]:
     version = record.get("version") or 1
     return str(record.get("id") or record.get("url") or ""), int(version)
@@ -62,14 +70,72 @@ def winners(files: Iterable[Iterable[tuple[dict[str, Any], str]]], all_versions:
                     db.executemany(_UPSERT, batch)
                     batch = []
             db.executemany(_UPSERT, batch)
-        if all_versions:
-            query = "SELECT data FROM recs ORDER BY pos"
-        else:
-            query = ("SELECT r.data FROM recs r JOIN (SELECT id, MAX(version) AS top "
-                     "FROM recs GROUP BY id) m ON m.id = r.id AND m.top = r.version "
-                     "ORDER BY r.pos")
-        for (data,) in db.execute(query):
+        for (data,) in db.execute(_winning(all_versions)):
             yield json.loads(zlib.decompress(data))
+    finally:
+        db.close()
+        os.unlink(path)
+
+
+# ---- generations prepared elsewhere (by worker processes): merged without Python per row --
+
+_ENTRIES = """
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-2000;
+CREATE TABLE entries (pos INTEGER PRIMARY KEY, id TEXT NOT NULL, version INTEGER NOT NULL,
+                      data BLOB NOT NULL);
+"""
+_MERGE = """
+INSERT INTO recs SELECT id, version, ?, pos + ?, data FROM gen.entries WHERE true ORDER BY pos
+ON CONFLICT (id, version) DO UPDATE SET rank = excluded.rank, pos = excluded.pos,
+    data = excluded.data WHERE excluded.rank >= recs.rank
+"""
+
+
+def write_generation(entries: Iterable[tuple[str, int, bytes]], path: str | os.PathLike
+                     ) -> int:
+    """One generation's entries -- (id, version, payload) in file order, the payload what
+    the consumer needs of the record -- into a new SQLite file at ``path``, compressed,
+    for ``merged_generations``.  A worker process can prepare each file (decompressing and
+    parsing the corpus, the costly part) while the merge stays in one process."""
+    db = sqlite3.connect(path)
+    count = 0
+    try:
+        db.executescript(_ENTRIES)
+        batch = []
+        for rid, version, payload in entries:
+            count += 1
+            batch.append((count, rid, version, zlib.compress(payload, 1)))
+            if len(batch) >= _BATCH:
+                db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", batch)
+                batch = []
+        db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", batch)
+        db.commit()
+    finally:
+        db.close()
+    return count
+
+
+def merged_generations(paths: Iterable[str | os.PathLike], all_versions: bool
+                       ) -> Iterator[bytes]:
+    """The winning payloads of generation files written by ``write_generation`` (oldest
+    generation first), with ``winners``' rules and order; the merge is SQL, one statement
+    per generation."""
+    handle, path = tempfile.mkstemp(prefix="newsarchive-corpus-", suffix=".sqlite3")
+    os.close(handle)
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.executescript(_SCHEMA)
+        offset = 0
+        for rank, generation in enumerate(paths):
+            db.execute("ATTACH DATABASE ? AS gen", (os.fspath(generation),))
+            try:
+                db.execute(_MERGE, (rank, offset))
+                offset += db.execute("SELECT COALESCE(MAX(pos), 0) FROM gen.entries"
+                                     ).fetchone()[0]
+            finally:
+                db.execute("DETACH DATABASE gen")
+        for (data,) in db.execute(_winning(all_versions)):
+            yield zlib.decompress(data)
     finally:
         db.close()
         os.unlink(path)

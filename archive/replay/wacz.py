@@ -29,13 +29,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from archive.corpus.records import parse_since, read
+from archive.corpus.records import parse_since
+from archive.replay.pagesource import child_env, corpus_pages
 from archive.replay.scratch import PageScratch
 from archive.replay.waczindex import write_index
 from archive.store.base import LocalStore, Store, StoreError
@@ -189,15 +189,6 @@ class _PackageWriter:
         self.zip.close()
 
 
-def _child_env() -> dict[str, str]:
-    """The environment for ``python -m archive.replay.waczindex``: this package importable
-    however the caller found it (an installed copy, a checkout on ``sys.path``)."""
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
-    return env
-
-
 def _parallel(store: Store, keys: list[str], parallel: bool | None) -> bool:
     """Whether the index merge gets its own process: on a local store with more than one
     core, once the indexes are big enough to repay starting a process (~0.5 s)."""
@@ -212,32 +203,32 @@ def _parallel(store: Store, keys: list[str], parallel: bool | None) -> bool:
     return size >= PARALLEL_MIN_INDEX_BYTES
 
 
-def _page_records(store: Store, outlet: str, names: set[str],
-                  keys: set[str]) -> Iterator[dict[str, Any]]:
-    """Corpus records (every version, newest generation) captured in the given WARCs."""
-    for record in read(store, outlet=outlet, all_versions=True):
-        warc = record.get("warc") or {}
-        key, name = warc.get("key"), warc.get("filename") or Path(str(warc.get("key"))).name
-        if key in keys or name in names:
-            yield record
-
-
-def _raw_pages(store: Store, outlet: str, chosen: list[str], raw_pages: Path,
-               wanted: PageScratch) -> None:
+def _raw_pages(store: Store, outlet: str, chosen: list[str], work: Path,
+               wanted: PageScratch, processes: int | None) -> Path:
     """The page entries of the articles captured in the chosen WARCs (not in revisit
-    originals'), each with the capture it points at, in corpus order."""
+    originals'), in corpus order, written to a file in ``work`` as two lines each: the
+    head (capture pointer, URL, fetch time) and the entry's body (every version, newest
+    generation: ``archive.replay.pagesource``)."""
+    keys, names = set(chosen), {Path(k).name for k in chosen}
+    raw_pages = work / "pages.raw.jsonl"
     with open(raw_pages, "w", encoding="utf-8") as handle:
-        for record in _page_records(store, outlet, {Path(k).name for k in chosen},
-                                    set(chosen)):
-            warc = record.get("warc") or {}
-            name = warc.get("filename") or Path(str(warc.get("key"))).name
-            pointer = (name, int(warc.get("offset", -1)))
-            wanted.want(pointer)
-            page = {"id": record.get("id"), "url": record.get("url"),
-                    "title": record.get("title") or record.get("url"),
-                    "text": record.get("text") or "", "pointer": pointer,
-                    "fetched_at": record.get("fetched_at")}
-            handle.write(json.dumps(page, ensure_ascii=False) + "\n")
+        for head, body in corpus_pages(store, outlet, work, processes):
+            warc_key, name, offset, url, fetched = head
+            if warc_key not in keys and name not in names:
+                continue
+            wanted.want((name, offset))
+            handle.write(f"{json.dumps([name, offset, url, fetched])}\n{body}\n")
+    return raw_pages
+
+
+def _entry(body: str, ts: str, fetched: str | None) -> str:
+    """The ``pages.jsonl`` line: the body with the capture time (and fetch time) added,
+    the keys in the order readers have always seen (id, url, title, text, ts,
+    fetched_at)."""
+    tail = f', "ts": {json.dumps(_iso_from_ts14(ts))}'
+    if fetched:
+        tail += f', "fetched_at": {json.dumps(fetched)}'
+    return body[:-1] + tail + "}"
 
 
 def build_wacz(store: Store, outlet: str, out_path: str | os.PathLike,
@@ -256,7 +247,9 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
             *, title: str | None = None, parallel: bool | None = None) -> WaczContents:
     """Build the package (see ``build_wacz``).  The CDXJ merge and the corpus read are
     independent: with ``parallel`` (default: on a local store with 2+ cores and indexes
-    worth it) the merge runs in a second process while this one reads the corpus."""
+    worth it) the merge runs in a second process while the corpus files are read by
+    child processes of their own (by default one per core when there are several files:
+    ``archive.replay.pagesource``); ``parallel=False`` does all in this process."""
     out_path = Path(out_path)
     moment = parse_since(since)
     created = datetime.now(UTC).replace(microsecond=0)
@@ -276,13 +269,13 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
             merge = subprocess.Popen(
                 [sys.executable, "-m", "archive.replay.waczindex", str(store.root),  # type: ignore[attr-defined]
                  str(idx_path), str(cdx_path), str(captures_path), *keys],
-                stdout=subprocess.PIPE, text=True, env=_child_env())
+                stdout=subprocess.PIPE, text=True, env=child_env())
 
         # pages: corpus records first (to learn which captures to look up in the index)
-        raw_pages = work / "pages.raw.jsonl"
         wanted = PageScratch(work / "pages.sqlite3")  # per-page bookkeeping on disk
         try:
-            _raw_pages(store, outlet, chosen, raw_pages, wanted)
+            raw_pages = _raw_pages(store, outlet, chosen, work, wanted,
+                                   None if parallel is None else 2 * parallel)
             if merge is not None:
                 output, _ = merge.communicate()
                 if merge.returncode != 0:
@@ -303,21 +296,18 @@ def package(store: Store, outlet: str, out_path: str | os.PathLike,
             header = {"format": "json-pages-1.0", "id": "pages",
                       "title": title or f"{outlet} articles", "hasText": True}
             sink.write(json.dumps(header) + "\n")
-            for line in source:
-                page = json.loads(line)
-                ts = wanted.get(tuple(page.pop("pointer")))  # type: ignore[arg-type]
-                fetched = page.pop("fetched_at")
+            for head_line in source:
+                name, offset, url, fetched = json.loads(head_line)
+                body = next(source).rstrip("\n")
+                ts = wanted.get((name, offset))
                 if ts is None:  # the record points at no capture in this package
                     contents.pages_without_capture += 1
                     continue
                 if moment is not None and ts < _ts14(moment):
                     continue  # captured before --since (its WARC also holds later captures)
-                page["ts"] = _iso_from_ts14(ts)
-                if not wanted.first(page["url"], page["ts"]):
+                if not wanted.first(url, _iso_from_ts14(ts)):
                     continue  # a re-extraction of the same capture: one page
-                if fetched:
-                    page["fetched_at"] = fetched
-                sink.write(json.dumps(page, ensure_ascii=False) + "\n")
+                sink.write(_entry(body, ts, fetched) + "\n")
                 contents.pages += 1
         wanted.close()
         if contents.pages == 0:
