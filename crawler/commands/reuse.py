@@ -166,7 +166,8 @@ def run_reextract(args: argparse.Namespace) -> int:
                                reader=args.reader,
                                templates=StateTemplates(state) if state else None)
             if state is not None:  # the next edit chains on the re-extracted hashes
-                resync_hashes(store, state, result.outlets)
+                resync_hashes(store, state, {name: outlet_result.corpus_key for name,
+                                             outlet_result in result.outlets.items()})
     finally:
         store.close()
         if state is not None:
