@@ -22,7 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from archive.corpus.records import CorpusWriter, read
+from archive.corpus.records import CorpusWriter, find_records
 from archive.corpus.templating import TemplatePass, source_sha256
 from archive.extract.workers import default_workers
 from archive.outlet.config import OutletConfig
@@ -209,9 +209,7 @@ class ArticlePipeline:
     def corpus_records(self, wanted: set[tuple[str, int]]) -> Iterator[dict[str, Any]]:
         """The outlet's corpus records of the given (id, version) pairs (earlier runs')."""
         assert self.context is not None
-        for record in read(self.context.store, self.context.outlet.name, all_versions=True):
-            if (record.get("id"), int(record.get("version") or 1)) in wanted:
-                yield record
+        yield from find_records(self.context.store, self.context.outlet.name, wanted)
 
     def remember(self, record: dict[str, Any], item: dict[str, Any], state: Any) -> None:
         """Mark the article archived under its key and under every URL that led to it.

@@ -165,3 +165,39 @@ def test_a_broken_corpus_file_fails_the_children_with_its_error(tmp_path: Path):
     broken.write_bytes(b"not gzip at all")
     with pytest.raises(RuntimeError, match="reading the corpus for the package failed"):
         list(corpus_pages(sample.store, "sample", tmp_path, processes=2))
+
+
+def test_find_records_reads_the_newest_generations_only_as_far_as_needed(tmp_path: Path):
+    """A crawl's template pass looks up its earlier runs' marked records: the answer is
+    ``read``'s winners for those pairs, and older files are not opened once all are found."""
+    from archive.corpus.records import find_records
+
+    sample = build_sample_archive(tmp_path / "store")
+    run_id = "20260601T000000Z-eeeeee"  # the newest generation rewrites article 2
+    writer = CorpusWriter(sample.store.spool_dir, "sample", run_id,
+                          datetime(2026, 6, 1, tzinfo=UTC))
+    writer.write(make_record("sample", sample.captures[2], run_id=run_id, seed=2,
+                             text="Cleaned again."))
+    writer.close()
+
+    opened: list[str] = []
+
+    class CountingStore(LocalStore):
+        def open_read(self, key: str):
+            opened.append(key)
+            return super().open_read(key)
+
+    store = CountingStore(sample.store.root)
+    every = {(r["id"], r["version"]): r for r in read(store, all_versions=True)}
+    files = [f.key for f in corpus_files(store)]
+    opened.clear()
+    found = list(find_records(store, "sample", {("sample:2", 1)}))
+    assert found == [every[("sample:2", 1)]] and found[0]["text"] == "Cleaned again."
+    assert opened == [files[-1]]  # the newest file held it: nothing older was read
+    opened.clear()
+    wanted = {("sample:0", 1), ("sample:1", 2), ("sample:9", 1)}  # one was never written
+    assert sorted(r["id"] for r in find_records(store, "sample", wanted)) == [
+        "sample:0", "sample:1"]
+    assert opened == files[::-1]  # one pair is nowhere: every file was read
+    assert all(r == every[(r["id"], r["version"])]
+               for r in find_records(store, "sample", wanted))

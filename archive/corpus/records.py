@@ -176,6 +176,25 @@ def read_file(store: Store, key: str) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+def find_records(store: Store, outlet: str, wanted: set[tuple[str, int]]
+                 ) -> Iterator[dict[str, Any]]:
+    """The winning records of the given (id, version) pairs of one outlet, as ``read``
+    with ``all_versions`` would give them, reading the newest generation first and
+    stopping once every pair is found: the records a crawl looks for (its earlier runs'
+    template marks) are in its latest files, so it reads those, not the whole corpus."""
+    missing = set(wanted)
+    for corpus_file in reversed(corpus_files(store, outlet)):
+        if not missing:
+            return
+        found: dict[tuple[str, int], dict[str, Any]] = {}
+        for record in read_file(store, corpus_file.key):
+            pair = (str(record.get("id")), int(record.get("version") or 1))
+            if pair in missing:
+                found[pair] = record  # a later line of the same file wins
+        missing -= found.keys()
+        yield from found.values()
+
+
 def _read_lines(store: Store, key: str) -> Iterator[tuple[dict[str, Any], str]]:
     """(record, its line) of one corpus file, in file order: one read of each generation."""
     with store.open_read(key) as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
