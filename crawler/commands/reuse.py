@@ -26,8 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "wacz", help="package an outlet's WARCs, index and article pages as a WACZ",
         description="Build a WACZ 1.1.1 file (WARCs, CDXJ index, pages.jsonl with each "
                     "article's title and text, datapackage.json) for ReplayWeb.page. "
-                    "Streams to disk: works for packages larger than memory. Without --out "
-                    "the package is stored in the store under wacz/.")
+                    "Streams to disk: works for packages larger than memory. On a local "
+                    "store the corpus files are read by one process per core and the "
+                    "index merge runs beside them. Without --out the package is stored in "
+                    "the store under wacz/.")
     add_store_argument(wacz)
     wacz.add_argument("--outlet", required=True, help="outlet name (as in the store)")
     which = wacz.add_mutually_exclusive_group()
