@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,30 +96,35 @@ def corpus_pages(store: Store, outlet: str, work: Path, processes: int | None = 
 
 def _prepare_in_children(store: LocalStore, jobs: list[tuple[str, Path]],
                          processes: int) -> None:
-    """Each child prepares every ``processes``-th file; an error in one is the build's."""
-    children = []
-    for start in range(processes):
-        share = jobs[start::processes]
-        if not share:
-            continue
-        argv = [str(store.root)] + [item for key, path in share for item in (key, str(path))]
-        children.append(subprocess.Popen(
-            [sys.executable, "-m", "archive.replay.pagesource", *argv],
-            stderr=subprocess.PIPE, text=True, env=child_env()))
-    failures = []
+    """Each child prepares every ``processes``-th file; an error in one is the build's.
+    Their stderr goes to unnamed temporary files, which never fill up as a pipe would."""
+    children: list[tuple[subprocess.Popen, Any]] = []
     try:
-        for child in children:
-            _, errors = child.communicate()
-            if child.returncode != 0:
-                failures.append(errors.strip().splitlines()[-1:] or [f"exit {child.returncode}"])
+        for start in range(processes):
+            share = jobs[start::processes]
+            if not share:
+                continue
+            argv = [str(store.root)] + [item for key, path in share
+                                        for item in (key, str(path))]
+            errors = tempfile.TemporaryFile("w+", encoding="utf-8")
+            children.append((subprocess.Popen(
+                [sys.executable, "-m", "archive.replay.pagesource", *argv],
+                stderr=errors, env=child_env()), errors))
+        failures = []
+        for child, errors in children:
+            if child.wait() != 0:
+                errors.seek(0)
+                last = errors.read().strip().splitlines()[-1:]
+                failures.append(last[0] if last else f"exit {child.returncode}")
     finally:
-        for child in children:
+        for child, errors in children:
             if child.poll() is None:
                 child.kill()
                 child.wait()
+            errors.close()
     if failures:
         raise RuntimeError("reading the corpus for the package failed: "
-                           + "; ".join(line for lines in failures for line in lines))
+                           + "; ".join(failures))
 
 
 def main(argv: list[str]) -> int:
