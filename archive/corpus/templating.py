@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 WARM_PAGES = 20  # pages the store must have seen before records pass straight through
 SETTLED_PAGES = 200  # records cleaned by a store of fewer pages are cleaned again at run end
 SAVE_EVERY = 50  # learnt pages between two saves of the store
-COMPACT_EVERY = 5000  # pages learnt by reextract between two compactions of its store
+COMPACT_EVERY = 5000  # pages learnt from a whole corpus between two compactions
 
 
 def store_name(outlet: str, language: str | None) -> str:
@@ -330,6 +330,19 @@ def configured_languages(outlet: OutletConfig) -> list[str]:
     return sorted({language for language in named if language})
 
 
+def learn_whole(stores: dict[str, TemplateStore], record: dict[str, Any],
+                fingerprints: list[str | None]) -> bool:
+    """Learn ``record`` into the store of its language among ``stores``, for stores
+    learnt from a whole corpus and saved whole at the end (``reextract``, ``state
+    rebuild``): nothing is kept pending for a merge, and they are compacted as they grow."""
+    store = stores.setdefault(record.get("language") or "und", TemplateStore())
+    learnt = learn_record(store, record, fingerprints)
+    store.pending = []
+    if learnt and store.pages % COMPACT_EVERY == 0:
+        store.compact()
+    return learnt
+
+
 def learn_fields(record: dict[str, Any], fingerprints: list[str | None]) -> dict[str, Any]:
     """What the template store learns from a record (small enough to cross processes)."""
     return {"language": record.get("language"),
@@ -352,13 +365,8 @@ class StagedTemplates:
         self.removed_blocks = 0
 
     def learn(self, record_id: str, version: int, learned: dict[str, Any]) -> None:
-        fingerprints = learned.get("fingerprints") or []
-        language = learned.get("language") or "und"
-        store = self.stores.setdefault(language, TemplateStore())
-        learn_record(store, {"id": record_id, **learned}, fingerprints)
-        store.pending = []  # the whole store is persisted at the end (``persist``)
-        if store.pages % COMPACT_EVERY == 0:
-            store.compact()
+        learn_whole(self.stores, {"id": record_id, **learned},
+                    learned.get("fingerprints") or [])  # persisted at the end: ``persist``
 
     def clean_staged(self, path: Path, new_sha: Any) -> None:
         """Rewrite the staged JSON lines at ``path`` without template paragraphs, keeping

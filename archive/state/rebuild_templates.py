@@ -29,16 +29,16 @@ from typing import Any
 from archive.corpus.templating import (
     SETTLED_PAGES,
     fingerprints_of,
+    learn_whole,
     source_sha256,
     store_name,
 )
-from archive.extract.templates import TemplateStore, learn_record
+from archive.extract.templates import TemplateStore
 from archive.outlet.urls import key_of_id
 from archive.state.source_hashes import remember_sources
 from archive.state.templates import mark_unsettled, replace_templates
 
 BATCH = 5000
-COMPACT_EVERY = 5000
 
 
 class OutletTemplates:
@@ -74,12 +74,7 @@ class OutletTemplates:
                 marks.clear()
         if not fingerprints or version != 1:
             return  # a store learns each article once: from the version the crawl learnt
-        target = self.stores.setdefault(language, TemplateStore())
-        if learn_record(target, record, fingerprints):
-            self.learnt += 1
-            target.pending = []
-            if target.pages % COMPACT_EVERY == 0:
-                target.compact()
+        self.learnt += learn_whole(self.stores, record, fingerprints)
 
     def finish(self) -> int:
         """Store the template stores, unsettled marks and source hash pairs; returns the
