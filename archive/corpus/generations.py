@@ -17,7 +17,7 @@ import os
 import sqlite3
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 _SCHEMA = """
@@ -46,6 +46,23 @@ def identity(record: dict[str, Any]) -> tuple[str, int]:
     return str(record.get("id") or record.get("url") or ""), int(version)
 
 
+def _resolved(fill: Callable[[sqlite3.Connection], None], all_versions: bool
+              ) -> Iterator[bytes]:
+    """The winning payloads, once ``fill`` has put every generation into a temporary
+    ``recs`` table (the file is removed when the caller stops reading)."""
+    handle, path = tempfile.mkstemp(prefix="newsarchive-corpus-", suffix=".sqlite3")
+    os.close(handle)
+    db = sqlite3.connect(path, isolation_level=None)  # ATTACH needs no open transaction
+    try:
+        db.executescript(_SCHEMA)
+        fill(db)
+        for (data,) in db.execute(_winning(all_versions)):
+            yield zlib.decompress(data)
+    finally:
+        db.close()
+        os.unlink(path)
+
+
 def winners(files: Iterable[Iterable[tuple[dict[str, Any], str]]], all_versions: bool
             ) -> Iterator[dict[str, Any]]:
     """Records of ``files`` (oldest generation first), each given as (record, its JSON
@@ -54,11 +71,8 @@ def winners(files: Iterable[Iterable[tuple[dict[str, Any], str]]], all_versions:
     each id's highest version unless ``all_versions``.  Yielded in the order they appear in
     their files, oldest generation first.  The line is stored as read (serializing the
     record again cost a fifth of a WACZ build)."""
-    handle, path = tempfile.mkstemp(prefix="newsarchive-corpus-", suffix=".sqlite3")
-    os.close(handle)
-    db = sqlite3.connect(path)
-    try:
-        db.executescript(_SCHEMA)
+    def fill(db: sqlite3.Connection) -> None:
+        db.execute("BEGIN")
         pos = 0
         for rank, records in enumerate(files):
             batch = []
@@ -70,11 +84,10 @@ def winners(files: Iterable[Iterable[tuple[dict[str, Any], str]]], all_versions:
                     db.executemany(_UPSERT, batch)
                     batch = []
             db.executemany(_UPSERT, batch)
-        for (data,) in db.execute(_winning(all_versions)):
-            yield json.loads(zlib.decompress(data))
-    finally:
-        db.close()
-        os.unlink(path)
+        db.execute("COMMIT")
+
+    for data in _resolved(fill, all_versions):
+        yield json.loads(data)
 
 
 # ---- generations prepared elsewhere (by worker processes): merged without Python per row --
@@ -120,11 +133,7 @@ def merged_generations(paths: Iterable[str | os.PathLike], all_versions: bool
     """The winning payloads of generation files written by ``write_generation`` (oldest
     generation first), with ``winners``' rules and order; the merge is SQL, one statement
     per generation."""
-    handle, path = tempfile.mkstemp(prefix="newsarchive-corpus-", suffix=".sqlite3")
-    os.close(handle)
-    db = sqlite3.connect(path, isolation_level=None)
-    try:
-        db.executescript(_SCHEMA)
+    def fill(db: sqlite3.Connection) -> None:
         offset = 0
         for rank, generation in enumerate(paths):
             db.execute("ATTACH DATABASE ? AS gen", (os.fspath(generation),))
@@ -134,8 +143,5 @@ def merged_generations(paths: Iterable[str | os.PathLike], all_versions: bool
                                      ).fetchone()[0]
             finally:
                 db.execute("DETACH DATABASE gen")
-        for (data,) in db.execute(_winning(all_versions)):
-            yield zlib.decompress(data)
-    finally:
-        db.close()
-        os.unlink(path)
+
+    yield from _resolved(fill, all_versions)

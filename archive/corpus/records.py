@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from archive.corpus.generations import winners
+from archive.corpus.generations import identity, winners
 from archive.corpus.gzlines import GzipLines
 from archive.store.base import Store
 from archive.store.faults import pause_point
@@ -188,7 +188,7 @@ def find_records(store: Store, outlet: str, wanted: set[tuple[str, int]]
             return
         found: dict[tuple[str, int], dict[str, Any]] = {}
         for record in read_file(store, corpus_file.key):
-            pair = (str(record.get("id")), int(record.get("version") or 1))
+            pair = identity(record)
             if pair in missing:
                 found[pair] = record  # a later line of the same file wins
         missing -= found.keys()
