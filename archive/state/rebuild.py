@@ -2,10 +2,11 @@
 
 ``newsarchive state rebuild`` calls ``rebuild_state``.  It reads
 
-1. the corpus (``corpus/**/*.jsonl.gz``, each generation read once, newest winning:
-   ``archive.state.rebuild_corpus``): every article version -> archived keys, versions,
-   content hashes, first/last capture times, publication dates, and the template side
-   (stores, unsettled marks, source hashes: ``archive.state.rebuild_templates``);
+1. the corpus (``corpus/{outlet}/{YYYY}/{MM}/{run}.jsonl.gz``, each generation read
+   once, newest winning: ``archive.state.rebuild_corpus``): every article version ->
+   archived keys, versions, content hashes, first/last capture times, publication dates,
+   and the template side (stores, unsettled marks, source hashes:
+   ``archive.state.rebuild_templates``);
 2. the CDXJ indexes under ``indexes/`` when present (cdxj-indexer format), else the
    WARCs themselves (``warc/**/*.warc.gz``): every response record -> the first capture
    of its payload digest (earliest date wins); every later fetch of a young article's

@@ -17,7 +17,6 @@ result, and the rest of the corpus is read.
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import zlib
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from archive.corpus.generations import winners
+from archive.corpus.records import corpus_files
 from archive.outlet.urls import key_of_id
 from archive.state.aliases import AliasIndex
 from archive.state.base import ArticleRecord, StateStore
@@ -32,7 +32,6 @@ from archive.state.rebuild_templates import OutletTemplates
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store
 
-CORPUS_SUFFIXES = (".jsonl.gz", ".jsonl")
 BATCH = 5000
 _DAMAGE = (OSError, EOFError, UnicodeDecodeError, zlib.error)
 
@@ -41,14 +40,6 @@ def outlet_of(key: str) -> str:
     """``warc/<outlet>/...`` or ``corpus/<outlet>/...`` -> outlet."""
     parts = key.split("/")
     return parts[1] if len(parts) > 2 else ""
-
-
-def _run_order(key: str) -> tuple[str, str]:
-    """Oldest generation first: by run id (the file name), as ``corpus_files`` sorts."""
-    name = key.rsplit("/", 1)[-1]
-    for suffix in CORPUS_SUFFIXES:
-        name = name.removesuffix(suffix)
-    return name, key
 
 
 class CorpusPass:
@@ -67,12 +58,12 @@ class CorpusPass:
     def run(self) -> int:
         """Read every wanted outlet's corpus; returns the template pages learnt."""
         by_outlet: dict[str, list[str]] = {}
-        for key in self.store.list_keys("corpus/"):
-            if key.endswith(CORPUS_SUFFIXES) and self.wanted(outlet_of(key)):
-                by_outlet.setdefault(outlet_of(key), []).append(key)
+        for corpus_file in corpus_files(self.store):  # oldest run first
+            if self.wanted(corpus_file.outlet):
+                by_outlet.setdefault(corpus_file.outlet, []).append(corpus_file.key)
         learnt = 0
         for outlet, keys in sorted(by_outlet.items()):
-            learnt += self._outlet(outlet, sorted(keys, key=_run_order))
+            learnt += self._outlet(outlet, keys)
         return learnt
 
     def _outlet(self, outlet: str, keys: list[str]) -> int:
@@ -97,9 +88,8 @@ class CorpusPass:
         self.result.corpus_files += 1
         self.progress(f"corpus {key}")
         try:
-            with self.store.open_read(key) as raw:
-                stream = gzip.open(raw, "rt", encoding="utf-8") if key.endswith(".gz") else \
-                    io.TextIOWrapper(raw, encoding="utf-8")
+            with self.store.open_read(key) as raw, \
+                    gzip.open(raw, "rt", encoding="utf-8") as stream:
                 for number, line in enumerate(stream, 1):
                     if not line.strip():
                         continue
