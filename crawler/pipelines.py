@@ -146,12 +146,8 @@ class ArticlePipeline:
             slim = {k: item.get(k) for k in ("url", "request_url")}
             ready = self.templating.accept(record, fingerprints, slim)
         written = {r["id"]: self.write(r, it) for r, it in ready}
-        if self.templating is not None:
-            for done, _ in ready:
-                if written[done["id"]] == WRITTEN:
-                    self.templating.written(done)  # marked until cleaned by a settled store
-                else:
-                    self.templating.forget(done["id"])  # nothing of it to clean again
+        for done, _ in ready:
+            self.settle_outcome(done, written[done["id"]])
         if written.get(record["id"]) == UNCHANGED:
             raise DropItem(f"text unchanged: {record['id']}", log_level="DEBUG")
         if written.get(record["id"]) == REFUSED:
@@ -189,6 +185,16 @@ class ArticlePipeline:
         self.stats.inc_value("newsarchive/articles")
         samples_for(self.crawler).add_text_length(len(record.get("text") or ""))
         return WRITTEN
+
+    def settle_outcome(self, record: dict[str, Any], outcome: str) -> None:
+        """Tell the template pass what became of a record it released: a written one is
+        marked until a settled store cleaned it; of any other there is nothing to clean."""
+        if self.templating is None:
+            return
+        if outcome == WRITTEN:
+            self.templating.written(record)
+        else:
+            self.templating.forget(record["id"])
 
     def superseded(self, record: dict[str, Any], state: Any) -> bool:
         """True when the state knows a later version than ``record``'s (cleaned again)."""
@@ -264,10 +270,7 @@ class ArticlePipeline:
             self.pool.shutdown(wait=True, cancel_futures=True)
         if self.templating is not None and self.writer is not None:
             for record, item in self.templating.finish():  # records held at a cold start
-                if self.write(record, item) == WRITTEN:
-                    self.templating.written(record)
-                else:
-                    self.templating.forget(record["id"])
+                self.settle_outcome(record, self.write(record, item))
             self.templating.drop_lost = self.sole_writer()
             for record, item in self.templating.reclean():  # cleaned by a young store
                 record["run_id"] = self.context.run_id if self.context else record["run_id"]
