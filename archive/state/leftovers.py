@@ -18,12 +18,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive.corpus.records import CORPUS_SUFFIX
 from archive.state.journal import JournalEntry, journals
 from archive.store.base import Store
+from archive.warc.cdxj import INDEX_SUFFIX, WARC_SUFFIXES
 
 OPEN = ".open"
-WARC_SUFFIX = ".warc.gz"
-CORPUS_SUFFIX = ".jsonl.gz"
+WARC_SUFFIX = WARC_SUFFIXES[0]  # what the crawl writes
+_PUBLISHED = (WARC_SUFFIX, CORPUS_SUFFIX, INDEX_SUFFIX)  # files a run hands to the store
 _SPOOL_SKIP = (".open", ".tmp", ".part", ".pending.json", ".recovering")
 
 
@@ -106,7 +108,7 @@ def outlet_leftovers(store: Store, outlet: str) -> list[str]:
             if not folder.is_dir():
                 continue
             for path in folder.rglob("*"):
-                if (path.is_file() and path.name.endswith((WARC_SUFFIX, CORPUS_SUFFIX, ".cdxj"))
+                if (path.is_file() and path.name.endswith(_PUBLISHED)
                         and not spool_files.sidecar(path).exists()):
                     keys.append(_key(spool, path))
     return sorted(set(keys))

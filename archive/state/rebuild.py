@@ -46,9 +46,9 @@ from archive.state.captures import (
 from archive.state.rebuild_corpus import CorpusPass, outlet_of
 from archive.state.schedule import parse_datetime
 from archive.store.base import Store
+from archive.warc.cdxj import WARC_SUFFIXES
 
 INDEX_SUFFIXES = (".cdxj", ".cdxj.gz", ".cdx", ".cdx.gz")
-WARC_SUFFIXES = (".warc.gz", ".warc")
 DEFAULT_RECHECK_WINDOW = timedelta(days=366)
 SAME_RUN = timedelta(seconds=60)  # fetches this close to the capture are not re-checks
 # index lines held before their record heads are read: small enough that memory does not
